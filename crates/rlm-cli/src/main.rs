@@ -1,0 +1,2 @@
+//! The `rlm` command.
+fn main() {}
