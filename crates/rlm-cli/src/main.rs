@@ -1,2 +1,82 @@
-//! The `rlm` command.
-fn main() {}
+//! The `rlm` command: run an RLM over a context, execute code in the
+//! sandbox, filter text, diagnose the host, show the configuration, verify
+//! audit logs.
+//!
+//! Every subcommand builds its configuration the same way: defaults <
+//! profile < `--config FILE`/`RLM_CONFIG` < `RLM_*` < flags.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a CLI talks to a person
+
+mod config_cmd;
+mod exit;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use rlm_config::ConfigLoader;
+
+#[derive(Parser)]
+#[command(name = "rlm", version, about = "Recursive Language Models, run where model code cannot hurt anyone")]
+struct Cli {
+    /// TOML configuration file (also RLM_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Security profile: maximum, standard or development (also RLM_PROFILE).
+    #[arg(long, global = true, value_name = "PROFILE")]
+    profile: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show or check the configuration.
+    Config {
+        #[command(subcommand)]
+        command: config_cmd::ConfigCommand,
+    },
+}
+
+impl Cli {
+    /// The loader every subcommand starts from: process environment, the
+    /// config file and the global flags.
+    fn loader(&self) -> ConfigLoader {
+        let mut loader = ConfigLoader::new().process_env();
+        if let Some(path) = &self.config {
+            loader = loader.file(path);
+        }
+        if let Some(p) = &self.profile {
+            loader = loader.flag("profile", p.clone(), "--profile");
+        }
+        loader
+    }
+}
+
+fn init_tracing() {
+    // Diagnostics go to stderr so stdout stays the command's output.
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RLM_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    init_tracing();
+    let loader = cli.loader();
+    let code = match &cli.command {
+        Command::Config { command } => config_cmd::run(command, loader),
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
