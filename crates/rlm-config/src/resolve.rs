@@ -283,9 +283,13 @@ fn nearest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<
 }
 
 fn read_toml(path: &Path, specs: &[Spec]) -> Result<Vec<(String, String, Origin)>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+    let bytes = std::fs::read(path).map_err(|source| ConfigError::ReadFile {
         path: path.to_path_buf(),
         source,
+    })?;
+    let text = String::from_utf8(bytes).map_err(|e| ConfigError::Toml {
+        path: path.to_path_buf(),
+        message: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
     })?;
     parse_toml(&text, path, specs)
 }
