@@ -1,0 +1,294 @@
+//! Encoded runs: base64, base64url, hex and percent-encoding.
+//!
+//! A secret that leaves base64-encoded is still a secret. This module finds
+//! candidate runs in one pass over the text (the same pass feeds the entropy
+//! judge), decodes them, and tells whether the result is text worth
+//! rescanning. The caller rescans with a depth bound, so nested encodings are
+//! followed a fixed number of levels and no further.
+
+use std::ops::Range;
+
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
+use base64::engine::{DecodePaddingMode, Engine};
+use base64::alphabet;
+
+use crate::finding::Encoding;
+
+/// Shortest run worth decoding: 12 decoded bytes; shorter secrets cannot be
+/// told apart from anything else once decoded.
+pub(crate) const MIN_ENCODED: usize = 16;
+
+/// Longest single run decoded; longer runs are decoded in slices of this size
+/// (a multiple of 4 and of 2, so slices stay aligned) to bound memory.
+pub(crate) const MAX_DECODE: usize = 1 << 20;
+
+const TOKEN: u8 = 1;
+const HEX: u8 = 2;
+const URLSAFE: u8 = 4;
+const STDSYM: u8 = 8;
+
+/// Byte classes for the run scanner.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut c = 0;
+        if b.is_ascii_alphanumeric() {
+            c |= TOKEN;
+        }
+        if b.is_ascii_hexdigit() {
+            c |= HEX;
+        }
+        if b == b'-' || b == b'_' {
+            c |= TOKEN | URLSAFE;
+        }
+        if b == b'+' || b == b'/' {
+            c |= TOKEN | STDSYM;
+        }
+        t[i] = c;
+        i += 1;
+    }
+    t
+};
+
+/// A maximal run of token bytes (`[A-Za-z0-9+/_-]` plus trailing `=`), or a
+/// group of such runs on consecutive lines when they look like a wrapped
+/// base64 body.
+#[derive(Clone, Debug)]
+pub(crate) struct Run {
+    /// Whole span, line breaks of a group included.
+    pub(crate) span: Range<usize>,
+    /// The runs making it up (one unless wrapped).
+    pub(crate) segments: Vec<Range<usize>>,
+    /// Every byte a hex digit.
+    pub(crate) all_hex: bool,
+    /// Has `-` or `_`.
+    pub(crate) urlsafe: bool,
+    /// Has `+` or `/`.
+    pub(crate) stdsym: bool,
+}
+
+/// Finds runs of at least `min_len` token bytes.
+pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
+    let n = text.len();
+    let mut i = 0;
+    while i < n {
+        // Skip non-token bytes quickly.
+        while i < n && CLASS[text[i] as usize] & TOKEN == 0 {
+            i += 1;
+        }
+        let start = i;
+        let mut acc = 0xffu8;
+        let mut any = 0u8;
+        while i < n {
+            let c = CLASS[text[i] as usize];
+            if c & TOKEN == 0 {
+                break;
+            }
+            acc &= c;
+            any |= c;
+            i += 1;
+        }
+        // Padding belongs to the run; '=' elsewhere separates (`key=value`).
+        let mut end = i;
+        while end < n && end - i < 2 && text[end] == b'=' {
+            end += 1;
+        }
+        i = end.max(i);
+        if end - start < min_len {
+            continue;
+        }
+        let run = Run {
+            span: start..end,
+            segments: vec![start..end],
+            all_hex: acc & HEX != 0,
+            urlsafe: any & URLSAFE != 0,
+            stdsym: any & STDSYM != 0,
+        };
+        // Wrapped base64 (PEM bodies, MIME, `base64` CLI at 76 columns):
+        // join with the previous run when that one was a full line.
+        if let Some(prev) = out.last_mut() {
+            if let Some(last) = prev.segments.last() {
+                let gap = &text[last.end..start];
+                let full_line = last.len() >= 40 && last.len() % 4 == 0;
+                let is_break = matches!(gap, b"\n" | b"\r\n" | b"\\n" | b"\\r\\n");
+                if full_line && is_break && !prev.all_hex {
+                    prev.span.end = end;
+                    prev.segments.push(start..end);
+                    prev.all_hex &= run.all_hex;
+                    prev.urlsafe |= run.urlsafe;
+                    prev.stdsym |= run.stdsym;
+                    continue;
+                }
+            }
+        }
+        out.push(run);
+    }
+}
+
+fn engine(alpha: &alphabet::Alphabet) -> GeneralPurpose {
+    GeneralPurpose::new(
+        alpha,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    )
+}
+
+/// Decodes a run as hex or base64. Returns the decoded bytes and encoding.
+pub(crate) fn decode_run(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> {
+    let mut joined: Vec<u8> = Vec::with_capacity(run.span.len().min(MAX_DECODE));
+    for s in &run.segments {
+        let room = MAX_DECODE.saturating_sub(joined.len());
+        let s = &text[s.clone()];
+        joined.extend_from_slice(&s[..s.len().min(room)]);
+    }
+    if run.all_hex && run.segments.len() == 1 {
+        let even = joined.len() & !1;
+        if even >= MIN_ENCODED * 2 {
+            return decode_hex(&joined[..even]).map(|d| (d, Encoding::Hex));
+        }
+        return None;
+    }
+    if run.urlsafe && run.stdsym {
+        return None;
+    }
+    // Trim padding then drop a dangling sextet so decoding never fails on
+    // length alone (a run cut by the output cap or by a chunk boundary).
+    while joined.last() == Some(&b'=') {
+        joined.pop();
+    }
+    let usable = joined.len() - joined.len() % 4 + if joined.len() % 4 >= 2 { joined.len() % 4 } else { 0 };
+    let body = &joined[..usable];
+    if run.urlsafe {
+        engine(&alphabet::URL_SAFE)
+            .decode(body)
+            .ok()
+            .map(|d| (d, Encoding::Base64Url))
+    } else {
+        engine(&alphabet::STANDARD)
+            .decode(body)
+            .ok()
+            .map(|d| (d, Encoding::Base64))
+    }
+}
+
+fn hexval(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
+    s.chunks_exact(2)
+        .map(|p| Some(hexval(p[0])? << 4 | hexval(p[1])?))
+        .collect()
+}
+
+/// Whether decoded bytes are text worth rescanning: valid UTF-8 and almost
+/// no control characters. Random keys and compressed data fail this at once.
+pub(crate) fn is_texty(d: &[u8]) -> bool {
+    if d.len() < 8 {
+        return false;
+    }
+    let s = match std::str::from_utf8(d) {
+        Ok(s) => s,
+        Err(e) => {
+            // A run cut mid-character still counts if the rest is text.
+            if d.len() - e.valid_up_to() > 3 {
+                return false;
+            }
+            match std::str::from_utf8(&d[..e.valid_up_to()]) {
+                Ok(s) => s,
+                Err(_) => return false,
+            }
+        }
+    };
+    let total = s.len().max(1);
+    let bad = s
+        .bytes()
+        .filter(|&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t'))
+        .count();
+    bad * 50 < total
+}
+
+/// Percent-encoded runs: spans containing at least two `%XX` escapes, with
+/// their decoding.
+pub(crate) fn percent_runs(text: &[u8], out: &mut Vec<(Range<usize>, Vec<u8>)>) {
+    let mut from = 0;
+    for p in memchr::memchr_iter(b'%', text) {
+        if p < from {
+            continue;
+        }
+        if !is_escape(text, p) {
+            continue;
+        }
+        let is_url = |b: u8| {
+            b.is_ascii_alphanumeric()
+                || matches!(b, b'%' | b'.' | b'_' | b'~' | b'+' | b'-' | b'/' | b'=' | b'&' | b'?' | b':' | b'@' | b'!' | b'*' | b',' | b';' | b'$')
+        };
+        let mut a = p;
+        let floor = p.saturating_sub(4096).max(from);
+        while a > floor && is_url(text[a - 1]) {
+            a -= 1;
+        }
+        let mut b = p;
+        let ceil = (p + 4096).min(text.len());
+        while b < ceil && is_url(text[b]) {
+            b += 1;
+        }
+        from = b;
+        let run = &text[a..b];
+        let escapes = (0..run.len()).filter(|&i| is_escape(run, i)).count();
+        if escapes < 2 || run.len() < MIN_ENCODED {
+            continue;
+        }
+        let mut d = Vec::with_capacity(run.len());
+        let mut i = 0;
+        while i < run.len() {
+            if is_escape(run, i) {
+                d.push(hexval(run[i + 1]).unwrap_or(0) << 4 | hexval(run[i + 2]).unwrap_or(0));
+                i += 3;
+            } else {
+                d.push(if run[i] == b'+' { b' ' } else { run[i] });
+                i += 1;
+            }
+        }
+        out.push((a..b, d));
+    }
+}
+
+fn is_escape(t: &[u8], i: usize) -> bool {
+    t.get(i) == Some(&b'%')
+        && t.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+        && t.get(i + 2).is_some_and(u8::is_ascii_hexdigit)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_equals_and_keeps_padding() {
+        let t = b"AccountKey=QUtJQUlPU0ZPRE5ON0VYQU1QTEU= x";
+        let mut v = Vec::new();
+        runs(t, 8, &mut v);
+        let spans: Vec<_> = v.iter().map(|r| &t[r.span.clone()]).collect();
+        assert_eq!(spans, vec![&b"AccountKey="[..], &b"QUtJQUlPU0ZPRE5ON0VYQU1QTEU="[..]]);
+        let (d, e) = decode_run(t, &v[1]).expect("decodes");
+        assert_eq!(e, Encoding::Base64);
+        assert_eq!(d, b"AKIAIOSFODNN7EXAMPLE");
+    }
+
+    #[test]
+    fn percent() {
+        let mut v = Vec::new();
+        percent_runs(b"q=password%3Dhunter2%21x&y=1", &mut v);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].1, b"q=password=hunter2!x&y=1");
+    }
+}

@@ -1,0 +1,565 @@
+//! [`EgressFilter`]: runs every detector over an output and applies the
+//! configured action.
+//!
+//! One scan is: binary sniffing; one keyword automaton pass feeding the
+//! provider rules; one pass over token runs feeding the entropy judge and the
+//! decoder of base64/hex runs; a `memchr` pass for percent-encoding; and the
+//! sampled context-echo lookup. Decoded text is scanned again by the same
+//! code, one level deeper, up to a fixed depth.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::binary;
+use crate::budget::DisclosureBudget;
+use crate::context::{ContextIndex, EchoRun};
+use crate::encoded::{self, Run};
+use crate::entropy::{EntropyJudge, Verdict, MAX_TOKEN, MIN_B64_TOKEN};
+use crate::error::{Blocked, BuildError};
+use crate::finding::{sort_findings, Confidence, Encoding, Finding};
+use crate::redact;
+use crate::rules::RuleSet;
+use crate::stream::StreamFilter;
+
+/// Default longest verbatim run of the context that may leave (bytes).
+pub const DEFAULT_MAX_CONTEXT_ECHO: usize = 64;
+/// Default output cap (bytes), matching rlm-config's `max_stdout_bytes`.
+pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 64 * 1024;
+/// Default depth of nested decoding (base64 inside hex inside ...).
+pub const DEFAULT_MAX_DECODE_DEPTH: usize = 2;
+
+/// What to do with an output that has findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// Replace each finding by `[REDACTED:<detector>]` and let the rest out.
+    #[default]
+    Redact,
+    /// Refuse the whole output with [`Blocked`].
+    Block,
+}
+
+/// The result of [`EgressFilter::apply`] when the output may leave.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Filtered {
+    /// The text to send: redacted, then capped.
+    pub output: String,
+    /// What was found and redacted, spans in the input.
+    pub findings: Vec<Finding>,
+    /// Whether the head+tail cap cut the output.
+    pub truncated: bool,
+    /// Estimated bytes of the protected context this output lets out (short
+    /// quotes under the echo limit), for a [`DisclosureBudget`].
+    pub context_bytes_released: usize,
+}
+
+impl Filtered {
+    /// Whether nothing was found.
+    pub fn is_clean(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+// The output is what goes to the model anyway, but keep Debug small and
+// uniform with the rest of the crate: length, not content.
+impl std::fmt::Debug for Filtered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Filtered")
+            .field("output_len", &self.output.len())
+            .field("findings", &self.findings)
+            .field("truncated", &self.truncated)
+            .field("context_bytes_released", &self.context_bytes_released)
+            .finish()
+    }
+}
+
+/// Which detectors a scan runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Scope {
+    pub(crate) context: bool,
+    pub(crate) binary: bool,
+}
+
+impl Scope {
+    pub(crate) const ALL: Scope = Scope {
+        context: true,
+        binary: true,
+    };
+    pub(crate) const SECRETS: Scope = Scope {
+        context: false,
+        binary: false,
+    };
+}
+
+/// Everything a scan learns, before any action.
+#[derive(Default, Debug)]
+pub(crate) struct Report {
+    pub(crate) findings: Vec<Finding>,
+    /// Context quotes under the limit: span and estimated context bytes.
+    pub(crate) quotes: Vec<(Range<usize>, usize)>,
+}
+
+impl Report {
+    pub(crate) fn released(&self) -> usize {
+        self.quotes.iter().map(|q| q.1).fold(0usize, usize::saturating_add)
+    }
+}
+
+/// The leak filter. Build once with [`EgressFilter::builder`], share freely
+/// (it is `Send + Sync`), call [`apply`](Self::apply) per output.
+pub struct EgressFilter {
+    rules: RuleSet,
+    entropy: EntropyJudge,
+    context: Option<Arc<ContextIndex>>,
+    max_context_echo: usize,
+    mode: Mode,
+    max_output_bytes: Option<usize>,
+    max_depth: usize,
+}
+
+impl std::fmt::Debug for EgressFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EgressFilter")
+            .field("mode", &self.mode)
+            .field("max_output_bytes", &self.max_output_bytes)
+            .field("max_context_echo", &self.max_context_echo)
+            .field("context", &self.context)
+            .field("entropy_threshold", &self.entropy.fixed)
+            .field("max_depth", &self.max_depth)
+            .finish()
+    }
+}
+
+/// Builder of [`EgressFilter`].
+#[derive(Debug)]
+pub struct EgressFilterBuilder {
+    mode: Mode,
+    max_output_bytes: Option<usize>,
+    max_context_echo: usize,
+    entropy_threshold: Option<f64>,
+    context: Option<Arc<ContextIndex>>,
+    context_bytes: Option<Vec<u8>>,
+    max_depth: usize,
+}
+
+impl Default for EgressFilterBuilder {
+    fn default() -> Self {
+        EgressFilterBuilder {
+            mode: Mode::Redact,
+            max_output_bytes: Some(DEFAULT_MAX_OUTPUT_BYTES),
+            max_context_echo: DEFAULT_MAX_CONTEXT_ECHO,
+            entropy_threshold: None,
+            context: None,
+            context_bytes: None,
+            max_depth: DEFAULT_MAX_DECODE_DEPTH,
+        }
+    }
+}
+
+impl EgressFilterBuilder {
+    /// Redact (default) or block outputs with findings.
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Cap on the filtered output, head and tail kept (default 64 KiB);
+    /// `None` disables the cap.
+    pub fn max_output_bytes(mut self, cap: Option<usize>) -> Self {
+        self.max_output_bytes = cap;
+        self
+    }
+
+    /// Longest verbatim run of the protected context allowed out (default 64).
+    /// Ignored when an already built index is given with
+    /// [`context_index`](Self::context_index), which carries its own.
+    pub fn max_context_echo(mut self, bytes: usize) -> Self {
+        self.max_context_echo = bytes;
+        self
+    }
+
+    /// A fixed entropy threshold in bits per character, replacing the
+    /// per-alphabet, per-length threshold (rlm-config `entropy_threshold`).
+    pub fn entropy_threshold(mut self, bits: Option<f64>) -> Self {
+        self.entropy_threshold = bits;
+        self
+    }
+
+    /// The protected context; indexed when the filter is built.
+    pub fn protected_context(mut self, context: impl Into<Vec<u8>>) -> Self {
+        self.context_bytes = Some(context.into());
+        self.context = None;
+        self
+    }
+
+    /// An index built beforehand (share one per session between filters).
+    pub fn context_index(mut self, index: Arc<ContextIndex>) -> Self {
+        self.max_context_echo = index.max_echo();
+        self.context = Some(index);
+        self.context_bytes = None;
+        self
+    }
+
+    /// Levels of nested encodings decoded (default 2).
+    pub fn max_decode_depth(mut self, depth: usize) -> Self {
+        self.max_depth = depth;
+        self
+    }
+
+    /// Compiles the rules and indexes the context.
+    pub fn build(self) -> Result<EgressFilter, BuildError> {
+        if let Some(cap) = self.max_output_bytes {
+            if cap < 64 {
+                return Err(BuildError::OutputCapTooSmall(cap));
+            }
+        }
+        if let Some(t) = self.entropy_threshold {
+            if !(t > 0.0 && t <= 8.0) {
+                return Err(BuildError::EntropyOutOfRange(t));
+            }
+        }
+        let rules = RuleSet::new().map_err(|e| BuildError::Rules(e.to_string()))?;
+        let context = match (self.context, self.context_bytes) {
+            (Some(i), _) => Some(i),
+            (None, Some(b)) => Some(Arc::new(ContextIndex::new(b, self.max_context_echo))),
+            (None, None) => None,
+        };
+        Ok(EgressFilter {
+            rules,
+            entropy: EntropyJudge {
+                fixed: self.entropy_threshold,
+                ..EntropyJudge::default()
+            },
+            context,
+            max_context_echo: self.max_context_echo,
+            mode: self.mode,
+            max_output_bytes: self.max_output_bytes,
+            max_depth: self.max_depth,
+        })
+    }
+}
+
+impl EgressFilter {
+    /// A builder with the defaults: redact, 64 KiB cap, 64-byte echo limit,
+    /// no protected context.
+    pub fn builder() -> EgressFilterBuilder {
+        EgressFilterBuilder::default()
+    }
+
+    /// The configured mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// The configured output cap.
+    pub fn max_output_bytes(&self) -> Option<usize> {
+        self.max_output_bytes
+    }
+
+    /// The protected context index, if any.
+    pub fn context_index(&self) -> Option<&Arc<ContextIndex>> {
+        self.context.as_ref()
+    }
+
+    /// Every finding in `text`, all detectors on, sorted by position.
+    pub fn scan(&self, text: &str) -> Vec<Finding> {
+        self.report(text.as_bytes(), Scope::ALL).findings
+    }
+
+    /// [`scan`](Self::scan) for raw bytes (binary sniffing included).
+    pub fn scan_bytes(&self, data: &[u8]) -> Vec<Finding> {
+        self.report(data, Scope::ALL).findings
+    }
+
+    /// Secret detectors only: no context echo, no binary sniffing. For text
+    /// that may legitimately carry the context (prompts of sub-calls) but
+    /// must never carry a secret.
+    pub fn scan_secrets(&self, text: &str) -> Vec<Finding> {
+        self.report(text.as_bytes(), Scope::SECRETS).findings
+    }
+
+    /// Filters one output: redacts or blocks per the mode, then caps it.
+    pub fn apply(&self, text: &str) -> Result<Filtered, Blocked> {
+        self.apply_bytes(text.as_bytes())
+    }
+
+    /// [`apply`](Self::apply) for raw bytes; invalid UTF-8 in the output is
+    /// replaced by U+FFFD after redaction (spans stay those of the input).
+    pub fn apply_bytes(&self, data: &[u8]) -> Result<Filtered, Blocked> {
+        let report = self.report(data, Scope::ALL);
+        let released = report.released();
+        self.act(data, report.findings, released)
+    }
+
+    /// Secret detectors only, with the configured action and cap (see
+    /// [`scan_secrets`](Self::scan_secrets)).
+    pub fn apply_secrets(&self, text: &str) -> Result<Filtered, Blocked> {
+        let report = self.report(text.as_bytes(), Scope::SECRETS);
+        self.act(text.as_bytes(), report.findings, 0)
+    }
+
+    /// [`apply`](Self::apply), charging released context bytes to `budget`.
+    /// Once the budget cannot cover a quote, that quote and every later one
+    /// in the output is treated as a finding (rule `disclosure-budget`):
+    /// redacted, or the output blocked. Nothing is charged for a blocked
+    /// output.
+    pub fn apply_with_budget(
+        &self,
+        text: &str,
+        budget: &DisclosureBudget,
+    ) -> Result<Filtered, Blocked> {
+        self.apply_bytes_with_budget(text.as_bytes(), budget)
+    }
+
+    /// [`apply_with_budget`](Self::apply_with_budget) for raw bytes.
+    pub fn apply_bytes_with_budget(
+        &self,
+        data: &[u8],
+        budget: &DisclosureBudget,
+    ) -> Result<Filtered, Blocked> {
+        let mut report = self.report(data, Scope::ALL);
+        let mut remaining = budget.remaining();
+        let mut admitted: u64 = 0;
+        let mut over = false;
+        for (span, bytes) in &report.quotes {
+            let b = *bytes as u64;
+            if !over && b <= remaining {
+                remaining -= b;
+                admitted += b;
+            } else {
+                over = true;
+                report.findings.push(Finding::new(
+                    "context-echo",
+                    "disclosure-budget",
+                    span.clone(),
+                    Confidence::High,
+                ));
+            }
+        }
+        if over {
+            tracing::info!(
+                released = budget.released(),
+                cap = budget.cap(),
+                "disclosure budget exhausted; further context quotes are withheld"
+            );
+            sort_findings(&mut report.findings);
+        }
+        let filtered = self.act(data, report.findings, admitted as usize)?;
+        // Another output of the session may have spent concurrently; record
+        // anyway (the estimate was checked against what was left).
+        if !budget.try_spend(admitted) {
+            budget.record(admitted);
+        }
+        Ok(filtered)
+    }
+
+    /// A streaming filter over chunked input with bounded memory.
+    pub fn stream(&self) -> StreamFilter<'_> {
+        StreamFilter::new(self)
+    }
+
+    fn act(&self, data: &[u8], findings: Vec<Finding>, released: usize) -> Result<Filtered, Blocked> {
+        if !findings.is_empty() {
+            tracing::debug!(
+                count = findings.len(),
+                detectors = ?findings.iter().map(|f| f.detector).collect::<Vec<_>>(),
+                "egress findings"
+            );
+        }
+        if self.mode == Mode::Block && !findings.is_empty() {
+            return Err(Blocked { findings });
+        }
+        let mut out = redact::redact(data, &findings);
+        let truncated = match self.max_output_bytes {
+            Some(cap) => redact::truncate_head_tail(&mut out, cap),
+            None => false,
+        };
+        let output = match String::from_utf8(out) {
+            Ok(s) => s,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        };
+        Ok(Filtered {
+            output,
+            findings,
+            truncated,
+            context_bytes_released: released,
+        })
+    }
+
+    /// Runs the detectors in `scope` over `data`.
+    pub(crate) fn report(&self, data: &[u8], scope: Scope) -> Report {
+        let mut rep = Report::default();
+        if scope.binary {
+            if let Some(kind) = binary::detect(data) {
+                rep.findings.push(Finding::new(
+                    "binary-output",
+                    kind,
+                    0..data.len(),
+                    Confidence::High,
+                ));
+                return rep;
+            }
+        }
+        self.scan_into(data, 0, scope, &mut rep);
+        finish_findings(data, &mut rep.findings);
+        rep
+    }
+
+    fn scan_into(&self, text: &[u8], depth: usize, scope: Scope, rep: &mut Report) {
+        self.rules.scan(text, &mut rep.findings);
+        self.scan_runs(text, depth, scope, rep);
+        if depth < self.max_depth && memchr::memchr(b'%', text).is_some() {
+            let mut pr = Vec::new();
+            encoded::percent_runs(text, &mut pr);
+            for (span, decoded) in pr {
+                self.rescan_decoded(&decoded, span, Encoding::Percent, depth, scope, rep);
+            }
+        }
+        if scope.context {
+            if let Some(ctx) = &self.context {
+                let mut runs = Vec::new();
+                ctx.find_runs(text, 0, &mut runs);
+                for EchoRun { span } in runs {
+                    if span.len() > ctx.max_echo() {
+                        rep.findings
+                            .push(Finding::new("context-echo", "verbatim", span, Confidence::High));
+                    } else {
+                        let est = ctx.estimate_released(span.len());
+                        rep.quotes.push((span, est));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Token runs: provider shapes without keywords, decoding, entropy.
+    fn scan_runs(&self, text: &[u8], depth: usize, scope: Scope, rep: &mut Report) {
+        let mut runs: Vec<Run> = Vec::new();
+        encoded::runs(text, encoded::MIN_ENCODED, &mut runs);
+        for run in runs {
+            let whole = &text[run.span.clone()];
+            if run.segments.len() == 1 {
+                if let Some(rule) = keywordless_shape(whole) {
+                    rep.findings.push(Finding::new(
+                        rule.0,
+                        rule.1,
+                        run.span.clone(),
+                        Confidence::High,
+                    ));
+                    continue;
+                }
+            }
+            if depth < self.max_depth {
+                if let Some((decoded, enc)) = encoded::decode_run(text, &run) {
+                    if encoded::is_texty(&decoded) {
+                        // Text in disguise: judge what it says, not its shape.
+                        self.rescan_decoded(&decoded, run.span.clone(), enc, depth, scope, rep);
+                        continue;
+                    }
+                }
+            }
+            for seg in &run.segments {
+                let tok = &text[seg.clone()];
+                if tok.len() < MIN_B64_TOKEN || tok.len() > MAX_TOKEN {
+                    continue;
+                }
+                if self.entropy.judge(tok) == Verdict::Suspicious {
+                    rep.findings.push(Finding::new(
+                        "high-entropy",
+                        "random-token",
+                        seg.clone(),
+                        Confidence::Low,
+                    ));
+                }
+            }
+        }
+    }
+
+    fn rescan_decoded(
+        &self,
+        decoded: &[u8],
+        span: Range<usize>,
+        enc: Encoding,
+        depth: usize,
+        scope: Scope,
+        rep: &mut Report,
+    ) {
+        let mut inner = Report::default();
+        self.scan_into(decoded, depth + 1, scope, &mut inner);
+        if let Some(lead) = inner
+            .findings
+            .iter()
+            .max_by_key(|f| (f.confidence, f.len()))
+        {
+            rep.findings.push(Finding {
+                detector: lead.detector,
+                rule: lead.rule,
+                span: span.clone(),
+                confidence: lead.confidence,
+                encoding: Some(enc),
+            });
+        } else if !inner.quotes.is_empty() {
+            // Quotes inside an encoded run: the run is what would be cut.
+            let est = inner.released();
+            rep.quotes.push((span, est));
+        }
+    }
+}
+
+/// Provider formats with no keyword to anchor on, recognised from the token
+/// alone: Twilio API key SIDs (`SK` + 32 hex).
+fn keywordless_shape(tok: &[u8]) -> Option<(&'static str, &'static str)> {
+    if tok.len() == 34 && tok.starts_with(b"SK") && tok[2..].iter().all(u8::is_ascii_hexdigit) {
+        return Some(("twilio-key", "twilio-api-key-sid"));
+    }
+    None
+}
+
+/// Sorts, drops findings that only cover redaction markers (so rescanning a
+/// redacted output finds nothing), and drops low-confidence findings inside
+/// stronger ones.
+fn finish_findings(text: &[u8], findings: &mut Vec<Finding>) {
+    findings.retain(|f| {
+        f.span.end <= text.len() && !f.span.is_empty() && !only_markers(&text[f.span.clone()])
+    });
+    sort_findings(findings);
+    findings.dedup_by(|b, a| a.span == b.span && a.detector == b.detector);
+    let mut keep = Vec::with_capacity(findings.len());
+    let mut cover_end = 0usize;
+    let mut cover_conf = Confidence::Low;
+    for f in findings.drain(..) {
+        let inside = f.span.end <= cover_end;
+        if inside && f.confidence < cover_conf {
+            continue;
+        }
+        if f.span.end > cover_end {
+            cover_end = f.span.end;
+            cover_conf = f.confidence;
+        }
+        keep.push(f);
+    }
+    *findings = keep;
+}
+
+/// Whether `s` is one or more `[REDACTED:...]` markers and nothing else.
+fn only_markers(s: &[u8]) -> bool {
+    let mut rest = s;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let Some(after) = rest.strip_prefix(b"[REDACTED:") else {
+            return false;
+        };
+        let Some(close) = memchr::memchr(b']', after) else {
+            return false;
+        };
+        if !after[..close]
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        {
+            return false;
+        }
+        rest = &after[close + 1..];
+    }
+    true
+}

@@ -1,0 +1,456 @@
+//! Provider-specific and keyword-anchored secret rules.
+//!
+//! Every rule names the keywords that must occur near a match. One
+//! Aho-Corasick pass over the text finds all keyword hits; only then does a
+//! rule's regex run, and only over a window around its own hits. On typical
+//! output most rules never run at all, and none runs over the whole text, so
+//! the cost is one automaton pass plus work proportional to the hits.
+//!
+//! The formats are written from the providers' documented token shapes
+//! (prefixes, lengths, alphabets), not copied from any other scanner's rules.
+
+use std::ops::Range;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::{Captures, Regex};
+
+use crate::finding::{Confidence, Finding};
+
+/// How the secret span is taken from a regex match.
+#[derive(Clone, Copy)]
+enum Extract {
+    /// The whole match.
+    Whole,
+    /// One capture group.
+    Group(usize),
+    /// `key = value` assignments: custom plausibility checks on the value.
+    Assignment,
+    /// `Bearer <token>`: the token must look like a credential.
+    Bearer,
+}
+
+/// One rule as written in the table below.
+struct RuleDef {
+    detector: &'static str,
+    name: &'static str,
+    keywords: &'static [&'static str],
+    pattern: &'static str,
+    extract: Extract,
+    confidence: Confidence,
+    /// Bytes before a keyword hit where a match may start.
+    back: usize,
+    /// Bytes after a keyword hit where a match may end.
+    fwd: usize,
+}
+
+const H: Confidence = Confidence::High;
+const M: Confidence = Confidence::Medium;
+
+/// Assignment keys: the identifier must END with one of the keywords, so
+/// that `tokenizer = ...` or `max_tokens = 512` do not count.
+macro_rules! assignment_pattern {
+    () => {
+        // 1: key, 2: double-quoted value, 3: single-quoted value, 4: bare value.
+        concat!(
+            r#"(?i)([A-Za-z0-9_.\-]{0,48}"#,
+            r"(?:passw(?:or)?d|passwort|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|signing[_\-]?key|encryption[_\-]?key|auth[_\-]?key|client[_\-]?secret|credentials?|auth)",
+            r#")["']?\s{0,4}(?:=|:=|:|=>|->)\s{0,4}(?:"([^"\r\n]{1,512})"|'([^'\r\n]{1,512})'|`([^`\r\n]{1,512})`|([^\s"'`,;()\[\]{}<>]{1,512}))"#
+        )
+    };
+}
+
+#[rustfmt::skip]
+const RULES: &[RuleDef] = &[
+    // --- private keys: the whole block, header to footer, also JSON-escaped.
+    RuleDef { detector: "private-key", name: "pem-private-key", keywords: &["PRIVATE KEY"],
+        pattern: r"-----BEGIN[A-Z0-9 ]{0,32}PRIVATE KEY(?: BLOCK)?-----(?:\\+[nr/]|[A-Za-z0-9+/=\s:,.]|-[A-Za-z0-9])*(?:-----END[A-Z0-9 ]{0,32}PRIVATE KEY(?: BLOCK)?-----)?",
+        extract: Extract::Whole, confidence: H, back: 48, fwd: 24 * 1024 },
+    // --- cloud
+    RuleDef { detector: "aws-access-key", name: "aws-access-key-id",
+        keywords: &["AKIA", "ASIA", "ABIA", "ACCA", "AGPA", "AIDA", "AROA", "AIPA", "ANPA", "ANVA", "APKA"],
+        pattern: r"(?:^|[^A-Za-z0-9])((?:AKIA|ASIA|ABIA|ACCA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA)[A-Z0-9]{16})(?:[^A-Za-z0-9]|$)",
+        extract: Extract::Group(1), confidence: H, back: 1, fwd: 24 },
+    RuleDef { detector: "aws-secret-key", name: "aws-secret-access-key", keywords: &["aws"],
+        pattern: r#"(?i)aws[A-Za-z0-9_.\- ]{0,32}?(?:secret|sk)[A-Za-z0-9_.\-]{0,24}["']?\s{0,4}(?:=|:|=>)\s{0,4}["']?([A-Za-z0-9/+]{40})(?:[^A-Za-z0-9/+=]|$)"#,
+        extract: Extract::Group(1), confidence: H, back: 0, fwd: 160 },
+    RuleDef { detector: "gcp-service-account", name: "gcp-private-key-id", keywords: &["private_key_id"],
+        pattern: r#"private_key_id\\?"\s*:\s*\\?"([a-f0-9]{40})"#,
+        extract: Extract::Group(1), confidence: H, back: 0, fwd: 80 },
+    RuleDef { detector: "google-api-key", name: "google-api-key", keywords: &["AIza"],
+        pattern: r"AIza[0-9A-Za-z_\-]{35}", extract: Extract::Whole, confidence: H, back: 0, fwd: 48 },
+    RuleDef { detector: "google-oauth", name: "google-oauth-client-secret", keywords: &["GOCSPX-"],
+        pattern: r"GOCSPX-[A-Za-z0-9_\-]{20,40}", extract: Extract::Whole, confidence: H, back: 0, fwd: 48 },
+    RuleDef { detector: "google-oauth", name: "google-oauth-access-token", keywords: &["ya29."],
+        pattern: r"ya29\.[0-9A-Za-z_\-]{20,2048}", extract: Extract::Whole, confidence: H, back: 0, fwd: 2100 },
+    RuleDef { detector: "google-oauth", name: "google-oauth-refresh-token", keywords: &["1//0"],
+        pattern: r"1//0[0-9A-Za-z_\-]{40,512}", extract: Extract::Whole, confidence: H, back: 0, fwd: 520 },
+    RuleDef { detector: "azure-storage-key", name: "azure-connection-string-key", keywords: &["AccountKey", "SharedAccessKey"],
+        pattern: r"(?i)(?:AccountKey|SharedAccessKey)\s*=\s*([A-Za-z0-9+/]{20,}={0,2})",
+        extract: Extract::Group(1), confidence: H, back: 0, fwd: 160 },
+    RuleDef { detector: "azure-storage-key", name: "azure-storage-key-assignment", keywords: &["azure"],
+        pattern: r#"(?i)azure[A-Za-z0-9_.\- ]{0,40}?(?:key|secret)[A-Za-z0-9_.\-]{0,16}["']?\s{0,4}(?:=|:)\s{0,4}["']?([A-Za-z0-9+/]{86}==)"#,
+        extract: Extract::Group(1), confidence: H, back: 0, fwd: 200 },
+    RuleDef { detector: "azure-sas", name: "azure-sas-signature", keywords: &["sig="],
+        pattern: r"[?&;]sig=([A-Za-z0-9%+/=]{20,200})", extract: Extract::Group(1), confidence: H, back: 1, fwd: 220 },
+    RuleDef { detector: "azure-client-secret", name: "azure-ad-client-secret", keywords: &["Q~"],
+        pattern: r"(?:^|[^A-Za-z0-9_~.\-])([A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)",
+        extract: Extract::Group(1), confidence: H, back: 6, fwd: 40 },
+    // --- code hosting
+    RuleDef { detector: "github-token", name: "github-classic-pat", keywords: &["ghp_"],
+        pattern: r"ghp_[A-Za-z0-9]{36,251}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+    RuleDef { detector: "github-token", name: "github-oauth-token", keywords: &["gho_"],
+        pattern: r"gho_[A-Za-z0-9]{36,251}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+    RuleDef { detector: "github-token", name: "github-app-token", keywords: &["ghu_", "ghs_", "ghr_"],
+        pattern: r"gh[usr]_[A-Za-z0-9]{36,251}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+    RuleDef { detector: "github-token", name: "github-fine-grained-pat", keywords: &["github_pat_"],
+        pattern: r"github_pat_[A-Za-z0-9_]{60,251}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+    RuleDef { detector: "gitlab-token", name: "gitlab-token",
+        keywords: &["glpat-", "gldt-", "glrt-", "glcbt-", "glimt-", "gloas-", "glsoat-", "glffct-", "glagent-", "glptt-", "glft-"],
+        pattern: r"(?:glpat|gldt|glrt|glcbt|glimt|gloas|glsoat|glffct|glagent|glptt|glft)-[A-Za-z0-9_\-]{20,80}",
+        extract: Extract::Whole, confidence: H, back: 0, fwd: 96 },
+    RuleDef { detector: "gitlab-token", name: "gitlab-runner-registration", keywords: &["GR1348941"],
+        pattern: r"GR1348941[A-Za-z0-9_\-]{20,40}", extract: Extract::Whole, confidence: H, back: 0, fwd: 56 },
+    // --- chat
+    RuleDef { detector: "slack-token", name: "slack-token", keywords: &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxo-"],
+        pattern: r"xox[abposre](?:\.xox[abposre])?-[0-9A-Za-z\-]{10,250}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+    RuleDef { detector: "slack-token", name: "slack-app-token", keywords: &["xapp-"],
+        pattern: r"xapp-[0-9]-[0-9A-Za-z\-]{10,250}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+    RuleDef { detector: "slack-webhook", name: "slack-webhook", keywords: &["hooks.slack.com"],
+        pattern: r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,200}", extract: Extract::Whole, confidence: H, back: 0, fwd: 220 },
+    RuleDef { detector: "discord-webhook", name: "discord-webhook", keywords: &["/api/webhooks/"],
+        pattern: r"discord(?:app)?\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_\-]{40,100}", extract: Extract::Whole, confidence: H, back: 40, fwd: 160 },
+    RuleDef { detector: "discord-token", name: "discord-bot-token", keywords: &["discord", "bot "],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])([MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})(?:[^A-Za-z0-9_\-]|$)",
+        extract: Extract::Group(1), confidence: H, back: 0, fwd: 200 },
+    RuleDef { detector: "telegram-token", name: "telegram-bot-token", keywords: &[":AA", "telegram", "/bot"],
+        pattern: r"(?:^|[^0-9])([0-9]{8,10}:[A-Za-z0-9_\-]{35})(?:[^A-Za-z0-9_\-]|$)",
+        extract: Extract::Group(1), confidence: H, back: 12, fwd: 200 },
+    // --- payments
+    RuleDef { detector: "stripe-key", name: "stripe-secret-key", keywords: &["sk_live_", "sk_test_", "rk_live_", "rk_test_"],
+        pattern: r"[sr]k_(?:live|test)_[A-Za-z0-9]{20,247}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+    RuleDef { detector: "stripe-key", name: "stripe-webhook-secret", keywords: &["whsec_"],
+        pattern: r"whsec_[A-Za-z0-9+/=]{24,100}", extract: Extract::Whole, confidence: H, back: 0, fwd: 110 },
+    // --- AI APIs
+    RuleDef { detector: "anthropic-key", name: "anthropic-api-key", keywords: &["sk-ant-"],
+        pattern: r"sk-ant-[a-z]{2,10}[0-9]{0,3}-[A-Za-z0-9_\-]{32,200}", extract: Extract::Whole, confidence: H, back: 0, fwd: 220 },
+    RuleDef { detector: "openai-key", name: "openai-api-key", keywords: &["sk-"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,250}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|[A-Za-z0-9]{48}))(?:[^A-Za-z0-9_\-]|$)",
+        extract: Extract::Group(1), confidence: H, back: 1, fwd: 270 },
+    RuleDef { detector: "huggingface-token", name: "huggingface-token", keywords: &["hf_", "api_org_"],
+        pattern: r"(?:^|[^A-Za-z0-9])((?:hf|api_org)_[A-Za-z0-9]{30,40})(?:[^A-Za-z0-9]|$)",
+        extract: Extract::Group(1), confidence: H, back: 1, fwd: 56 },
+    // --- package registries
+    RuleDef { detector: "npm-token", name: "npm-access-token", keywords: &["npm_"],
+        pattern: r"(?:^|[^A-Za-z0-9])(npm_[A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 48 },
+    RuleDef { detector: "npm-token", name: "npmrc-auth-token", keywords: &["_authToken"],
+        pattern: r#"_authToken\s*=\s*["']?([^\s"'$][^\s"']{7,})"#, extract: Extract::Group(1), confidence: H, back: 0, fwd: 300 },
+    RuleDef { detector: "pypi-token", name: "pypi-upload-token", keywords: &["pypi-Ag"],
+        pattern: r"pypi-Ag[A-Za-z0-9_\-]{50,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 600 },
+    // --- mail / SMS
+    RuleDef { detector: "sendgrid-key", name: "sendgrid-api-key", keywords: &["SG."],
+        pattern: r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,50}", extract: Extract::Whole, confidence: H, back: 0, fwd: 96 },
+    RuleDef { detector: "twilio-key", name: "twilio-auth-token", keywords: &["twilio"],
+        pattern: r#"(?i)twilio[A-Za-z0-9_.\- ]{0,32}?(?:auth|token|secret|key)[A-Za-z0-9_.\-]{0,20}["']?\s{0,4}(?:=|:)\s{0,4}["']?([a-f0-9]{32}|SK[0-9a-fA-F]{32})(?:[^A-Za-z0-9]|$)"#,
+        extract: Extract::Group(1), confidence: H, back: 0, fwd: 160 },
+    RuleDef { detector: "mailgun-key", name: "mailgun-api-key", keywords: &["key-"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(key-[0-9a-f]{32})(?:[^A-Za-z0-9]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 40 },
+    RuleDef { detector: "mailgun-key", name: "mailgun-private-key", keywords: &["mailgun"],
+        pattern: r"([0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8})", extract: Extract::Group(1), confidence: H, back: 0, fwd: 160 },
+    // --- tokens with a structure of their own
+    RuleDef { detector: "jwt", name: "jwt", keywords: &["eyJ"],
+        pattern: r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*", extract: Extract::Whole, confidence: H, back: 0, fwd: 8 * 1024 },
+    RuleDef { detector: "connection-url", name: "url-with-password", keywords: &["://"],
+        pattern: r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s:@/'\x22]{0,128}:([^\s@/'\x22]{1,256})@[A-Za-z0-9.\-\[\]_]",
+        extract: Extract::Group(1), confidence: H, back: 24, fwd: 400 },
+    // --- keyword forms
+    RuleDef { detector: "auth-header", name: "authorization-header", keywords: &["authorization"],
+        pattern: r#"(?i)authorization\\?["']?\s{0,4}[:=]\s{0,4}\\?["']?(?:(?:bearer|basic|token|bot|digest|apikey|sso-key|dsn)\s+)?([A-Za-z0-9\-._~+/=:]{8,4096})"#,
+        extract: Extract::Group(1), confidence: H, back: 0, fwd: 4200 },
+    RuleDef { detector: "auth-header", name: "bearer-token", keywords: &["bearer"],
+        pattern: r"(?i)bearer\s+([A-Za-z0-9\-._~+/]{16,4096}=*)", extract: Extract::Bearer, confidence: M, back: 0, fwd: 4200 },
+    RuleDef { detector: "secret-assignment", name: "secret-assignment",
+        keywords: &["passw", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key", "access-key", "private_key", "private-key", "signing", "encryption_key", "auth", "credential", "passphrase"],
+        pattern: assignment_pattern!(), extract: Extract::Assignment, confidence: M, back: 56, fwd: 600 },
+];
+
+/// The compiled rule set: one keyword automaton and one regex per rule.
+pub(crate) struct RuleSet {
+    automaton: AhoCorasick,
+    /// For each automaton pattern, the rules it triggers.
+    triggers: Vec<Vec<usize>>,
+    regexes: Vec<Regex>,
+}
+
+/// Errors from compiling the built-in rule table; only a bug can cause them.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RuleError {
+    #[error("built-in rule {rule} does not compile: {source}")]
+    Regex {
+        rule: &'static str,
+        #[source]
+        source: regex::Error,
+    },
+    #[error("keyword automaton does not build: {0}")]
+    Automaton(#[from] aho_corasick::BuildError),
+}
+
+impl RuleSet {
+    pub(crate) fn new() -> Result<Self, RuleError> {
+        // Distinct keywords (case-insensitive), each mapped to every rule that
+        // names it or names a keyword contained in it, so that a
+        // leftmost-longest pass loses nothing to a longer overlapping keyword
+        // (`sk-ant-` must still trigger the `sk-` rule's neighbours).
+        let mut keywords: Vec<String> = Vec::new();
+        for r in RULES {
+            for k in r.keywords {
+                let k = k.to_ascii_lowercase();
+                if !keywords.contains(&k) {
+                    keywords.push(k);
+                }
+            }
+        }
+        let mut triggers = vec![Vec::new(); keywords.len()];
+        for (ki, k) in keywords.iter().enumerate() {
+            for (ri, r) in RULES.iter().enumerate() {
+                if r
+                    .keywords
+                    .iter()
+                    .any(|rk| k.contains(&rk.to_ascii_lowercase()))
+                {
+                    triggers[ki].push(ri);
+                }
+            }
+        }
+        let automaton = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&keywords)?;
+        let regexes = RULES
+            .iter()
+            .map(|r| {
+                regex::bytes::RegexBuilder::new(r.pattern)
+                    .size_limit(32 << 20)
+                    .build()
+                    .map_err(|source| RuleError::Regex {
+                        rule: r.name,
+                        source,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(RuleSet {
+            automaton,
+            triggers,
+            regexes,
+        })
+    }
+
+    /// Appends the findings of every rule in `text` to `out`.
+    pub(crate) fn scan(&self, text: &[u8], out: &mut Vec<Finding>) {
+        // Windows per rule, collected in text order so merging is linear.
+        let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
+        for m in self.automaton.find_iter(text) {
+            for &ri in &self.triggers[m.pattern().as_usize()] {
+                let r = &RULES[ri];
+                let start = extend_back(text, m.start().saturating_sub(r.back));
+                let end = extend_fwd(text, m.end().saturating_add(r.fwd).min(text.len()));
+                let w = &mut windows[ri];
+                match w.last_mut() {
+                    Some(last) if start <= last.end => last.end = last.end.max(end),
+                    _ => w.push(start..end),
+                }
+            }
+        }
+        for (ri, ws) in windows.iter().enumerate() {
+            if ws.is_empty() {
+                continue;
+            }
+            let rule = &RULES[ri];
+            let re = &self.regexes[ri];
+            for w in ws {
+                let hay = &text[w.clone()];
+                for caps in re.captures_iter(hay) {
+                    if let Some(span) = extract(rule.extract, &caps, hay) {
+                        if span.is_empty() {
+                            continue;
+                        }
+                        out.push(Finding::new(
+                            rule.detector,
+                            rule.name,
+                            (w.start + span.start)..(w.start + span.end),
+                            rule.confidence,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Whether a byte can be part of a token, for widening windows so that a
+/// window never starts or ends in the middle of one.
+fn is_tokenish(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=' | b'.' | b'~')
+}
+
+const WIDEN: usize = 256;
+
+fn extend_back(text: &[u8], mut i: usize) -> usize {
+    let floor = i.saturating_sub(WIDEN);
+    while i > floor && is_tokenish(text[i - 1]) {
+        i -= 1;
+    }
+    i
+}
+
+fn extend_fwd(text: &[u8], mut i: usize) -> usize {
+    let ceil = i.saturating_add(WIDEN).min(text.len());
+    while i < ceil && is_tokenish(text[i]) {
+        i += 1;
+    }
+    i
+}
+
+fn extract(how: Extract, caps: &Captures<'_>, hay: &[u8]) -> Option<Range<usize>> {
+    match how {
+        Extract::Whole => caps.get(0).map(|m| m.range()),
+        Extract::Group(g) => caps.get(g).map(|m| m.range()),
+        Extract::Bearer => {
+            let m = caps.get(1)?;
+            plausible_token(m.as_bytes()).then(|| m.range())
+        }
+        Extract::Assignment => {
+            let key = caps.get(1)?.as_bytes();
+            let (value, quoted) = match (caps.get(2), caps.get(3), caps.get(4), caps.get(5)) {
+                (Some(v), _, _, _) | (_, Some(v), _, _) | (_, _, Some(v), _) => (v, true),
+                (_, _, _, Some(v)) => (v, false),
+                _ => return None,
+            };
+            let next = hay.get(value.end()).copied();
+            plausible_assigned_secret(key, value.as_bytes(), quoted, next).then(|| value.range())
+        }
+    }
+}
+
+/// Whether a `Bearer`-style token looks like a credential rather than prose.
+fn plausible_token(t: &[u8]) -> bool {
+    let has_digit = t.iter().any(u8::is_ascii_digit);
+    let has_alpha = t.iter().any(u8::is_ascii_alphabetic);
+    has_digit && has_alpha && !t.starts_with(b"[REDACTED")
+}
+
+/// Plausibility of the value of `key = value`: rejects placeholders,
+/// numbers, code expressions and prose, which make up most such assignments
+/// in ordinary output (`max_tokens = 512`, `password = getpass()`).
+fn plausible_assigned_secret(key: &[u8], value: &[u8], quoted: bool, next: Option<u8>) -> bool {
+    let v = value;
+    if v.len() < 6 || v.starts_with(b"[REDACTED") {
+        return false;
+    }
+    // The shell's working directory, not a password.
+    if key.eq_ignore_ascii_case(b"pwd") || key.eq_ignore_ascii_case(b"oldpwd") {
+        return false;
+    }
+    let lower = v.to_ascii_lowercase();
+    const PLACEHOLDERS: &[&[u8]] = &[
+        b"none", b"null", b"nil", b"undefined", b"true", b"false", b"redacted", b"******",
+        b"<redacted>", b"hidden", b"masked", b"required", b"optional", b"string", b"your_password",
+        b"your-password", b"<password>", b"password", b"secret", b"token", b"example", b"os.environ",
+        b"getpass", b"input",
+    ];
+    if PLACEHOLDERS.iter().any(|p| lower == *p) {
+        return false;
+    }
+    // Masked, templated or referenced values.
+    if v.iter().all(|&b| b == b'*' || b == b'x' || b == b'X' || b == b'.' || b == b'-' || b == b'#')
+        || v.starts_with(b"${")
+        || v.starts_with(b"$(")
+        || v.starts_with(b"{{")
+        || v.starts_with(b"%(")
+        || (v.starts_with(b"<") && v.ends_with(b">"))
+    {
+        return false;
+    }
+    // Numbers: token counts, ports, timeouts.
+    if v
+        .iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'e' | b'E' | b'+'))
+    {
+        return false;
+    }
+    if quoted {
+        // A quoted value with spaces is prose (a prompt or a label) unless it
+        // also has digits or symbols; passphrases of plain words are rare in
+        // output and this is the common false positive.
+        if v.contains(&b' ') {
+            let words = v.split(|&b| b == b' ').filter(|w| !w.is_empty()).count();
+            let symbolic = v
+                .iter()
+                .any(|b| b.is_ascii_digit() || b.is_ascii_punctuation());
+            return words <= 3 && symbolic;
+        }
+        return true;
+    }
+    // Bare values: code expressions (`get_token()`, `cfg.secret`, `env["X"]`).
+    if matches!(next, Some(b'(') | Some(b'[')) {
+        return false;
+    }
+    if is_dotted_identifier(v) {
+        return false;
+    }
+    let has_digit = v.iter().any(u8::is_ascii_digit);
+    let has_upper = v.iter().any(u8::is_ascii_uppercase);
+    let has_lower = v.iter().any(u8::is_ascii_lowercase);
+    let has_sym = v.iter().any(|b| !b.is_ascii_alphanumeric());
+    let classes = [has_digit, has_upper, has_lower, has_sym]
+        .iter()
+        .filter(|&&c| c)
+        .count();
+    // Plain words (`expired`, `missing`) stay; anything mixed or long goes.
+    classes >= 2 || v.len() >= 12
+}
+
+fn is_dotted_identifier(v: &[u8]) -> bool {
+    let mut parts = 0;
+    for p in v.split(|&b| b == b'.') {
+        let ok = !p.is_empty()
+            && (p[0].is_ascii_alphabetic() || p[0] == b'_')
+            && p.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        if !ok {
+            return false;
+        }
+        parts += 1;
+    }
+    parts >= 2
+}
+
+/// Names of all rule-based detectors, for documentation and tests.
+pub(crate) fn detector_names() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = RULES.iter().map(|r| r.detector).collect();
+    v.dedup();
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(t: &str) -> Vec<Finding> {
+        let rs = RuleSet::new().expect("rules compile");
+        let mut v = Vec::new();
+        rs.scan(t.as_bytes(), &mut v);
+        v
+    }
+
+    #[test]
+    fn finds_basic_forms() {
+        let f = scan("key=AKIAIOSFODNN7EXAMPLE rest");
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].span, 4..24);
+        let f = scan(r#"DB_PASSWORD="hunter2!x""#);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(scan("max_tokens = 512").is_empty());
+        assert!(scan("tokenizer = AutoTokenizer.from_pretrained(name)").is_empty());
+        assert!(scan("password = getpass()").is_empty());
+        assert!(scan("the bearer of bad news").is_empty());
+    }
+}
