@@ -3,3 +3,19 @@
 //! The isolation layer: hardened Docker sessions (gVisor first) holding a
 //! persistent Python REPL, the context handle inside the sandbox, and the
 //! narrow framed channel for host calls.
+
+mod choose;
+mod error;
+mod hardening;
+pub mod host;
+mod owner;
+mod reaper;
+
+pub use choose::{resolve_runtime, ChosenRuntime};
+pub use error::RuntimeError;
+pub use hardening::{CONTEXT_DIR_MOUNT, CONTEXT_MOUNT, SANDBOX_USER};
+pub use host::{host_kernel, DockerHost, ImageInfo, Probe, RuntimeInfo};
+pub use owner::{
+    LABEL_BOOT_ID, LABEL_CREATED, LABEL_KIND, LABEL_OWNER_PID, LABEL_OWNER_START, LABEL_SESSION,
+};
+pub use reaper::{reap_orphans, ReapReport};
