@@ -1,6 +1,9 @@
 //! Helpers for the end-to-end tests in `tests/tests/`: finding the `rlm`
 //! binary and deciding whether Docker-backed tests may skip.
 
+// A skipped test says so on stderr, where cargo test shows it.
+#![allow(clippy::print_stderr)]
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -43,7 +46,10 @@ pub fn docker_available(test: &str) -> bool {
         .is_ok_and(|o| o.status.success());
     if !ok {
         let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(!ci, "{test}: Docker is not reachable and CI=true: run `cargo xtask setup`");
+        assert!(
+            !ci,
+            "{test}: Docker is not reachable and CI=true: run `cargo xtask setup`"
+        );
         eprintln!("{test}: skipped, Docker is not reachable (run `cargo xtask setup`)");
     }
     ok

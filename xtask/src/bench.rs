@@ -28,7 +28,11 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     }
     let target = root().join("target");
     let mut criterion = Map::new();
-    collect_estimates(&target.join("criterion"), &target.join("criterion"), &mut criterion)?;
+    collect_estimates(
+        &target.join("criterion"),
+        &target.join("criterion"),
+        &mut criterion,
+    )?;
     let mut figures = Map::new();
     if let Ok(entries) = fs::read_dir(target.join("bench-figures")) {
         for e in entries.flatten() {
@@ -47,7 +51,9 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
 }
 
 fn collect_estimates(base: &Path, dir: &Path, out: &mut Map<String, Value>) -> Result<()> {
-    let Ok(entries) = fs::read_dir(dir) else { return Ok(()) };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(());
+    };
     for e in entries.flatten() {
         let path = e.path();
         if path.is_dir() {

@@ -25,7 +25,15 @@ pub(crate) fn run(args: &CiArgs) -> Result<()> {
     cmd::run("cargo", &["fmt", "--all", "--", "--check"])?;
     cmd::run(
         "cargo",
-        &["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
     )?;
     cmd::run("cargo", &["build", "--workspace", "--bins", "--locked"])?;
     standalone_layers()?;
@@ -40,7 +48,10 @@ pub(crate) fn run(args: &CiArgs) -> Result<()> {
     }
     println!("ci: all checks passed");
     // The plain closing line CI reads.
-    println!("tests: {} passed, {} failed, {} skipped", tally.passed, tally.failed, tally.ignored);
+    println!(
+        "tests: {} passed, {} failed, {} skipped",
+        tally.passed, tally.failed, tally.ignored
+    );
     Ok(())
 }
 
@@ -51,17 +62,33 @@ fn standalone_layers() -> Result<()> {
     for krate in ["rlm-egress", "rlm-budget", "rlm-circuit"] {
         let (ok, tree, err) = cmd::capture(
             "cargo",
-            &["tree", "-p", krate, "-e", "normal,build", "--prefix", "none", "--locked"],
+            &[
+                "tree",
+                "-p",
+                krate,
+                "-e",
+                "normal,build",
+                "--prefix",
+                "none",
+                "--locked",
+            ],
         )?;
         if !ok {
             bail!("cargo tree -p {krate} failed: {err}");
         }
         let bad: Vec<&str> = tree
             .lines()
-            .filter(|l| FORBIDDEN.iter().any(|f| l.split_whitespace().next() == Some(*f)))
+            .filter(|l| {
+                FORBIDDEN
+                    .iter()
+                    .any(|f| l.split_whitespace().next() == Some(*f))
+            })
             .collect();
         if !bad.is_empty() {
-            bail!("{krate} must stay free of async runtimes and Docker clients, but its tree has: {}", bad.join(", "));
+            bail!(
+                "{krate} must stay free of async runtimes and Docker clients, but its tree has: {}",
+                bad.join(", ")
+            );
         }
         println!("ci: {krate} has no async runtime or Docker client in its tree");
     }
@@ -94,7 +121,9 @@ fn tests() -> Result<Tally> {
             if let Some(rest) = line.strip_prefix("test result: ") {
                 for part in rest.split(';') {
                     let mut words = part.split_whitespace().rev();
-                    let (Some(what), Some(n)) = (words.next(), words.next()) else { continue };
+                    let (Some(what), Some(n)) = (words.next(), words.next()) else {
+                        continue;
+                    };
                     let n: u64 = n.parse().unwrap_or(0);
                     match what {
                         "passed" => tally.passed += n,
@@ -108,7 +137,11 @@ fn tests() -> Result<Tally> {
     }
     let status = child.wait()?;
     if !status.success() {
-        bail!("tests failed: {} passed, {} failed", tally.passed, tally.failed);
+        bail!(
+            "tests failed: {} passed, {} failed",
+            tally.passed,
+            tally.failed
+        );
     }
     if tally.passed == 0 {
         bail!("cargo test ran no test");

@@ -32,7 +32,8 @@ pub(crate) fn run(args: &FuzzArgs) -> Result<()> {
     let mut ran = 0;
     for dir in dirs {
         let dir_s = dir.display().to_string();
-        let (ok, list, err) = cmd::capture("cargo", &["+nightly", "fuzz", "list", "--fuzz-dir", &dir_s])?;
+        let (ok, list, err) =
+            cmd::capture("cargo", &["+nightly", "fuzz", "list", "--fuzz-dir", &dir_s])?;
         if !ok {
             bail!("cannot list fuzz targets in {dir_s}: {err}");
         }
@@ -43,7 +44,16 @@ pub(crate) fn run(args: &FuzzArgs) -> Result<()> {
             let max_time = format!("-max_total_time={}", args.seconds);
             cmd::run(
                 "cargo",
-                &["+nightly", "fuzz", "run", "--fuzz-dir", &dir_s, target, "--", &max_time],
+                &[
+                    "+nightly",
+                    "fuzz",
+                    "run",
+                    "--fuzz-dir",
+                    &dir_s,
+                    target,
+                    "--",
+                    &max_time,
+                ],
             )?;
             ran += 1;
         }
@@ -51,6 +61,9 @@ pub(crate) fn run(args: &FuzzArgs) -> Result<()> {
     if ran == 0 {
         bail!("no fuzz target found under crates/*/fuzz");
     }
-    println!("fuzz: {ran} target(s) ran {} s each with no crash", args.seconds);
+    println!(
+        "fuzz: {ran} target(s) ran {} s each with no crash",
+        args.seconds
+    );
     Ok(())
 }

@@ -45,7 +45,11 @@ pub(crate) fn reference() -> String {
 /// A content hash of the recipe (FNV-1a 64: stable across Rust versions,
 /// unlike `DefaultHasher`).
 pub(crate) fn recipe_hash() -> String {
-    let recipe = format!("{SUITE}|{PACKAGES}|{}|{}|v1", PRUNE.join(","), CHANGES.join(";"));
+    let recipe = format!(
+        "{SUITE}|{PACKAGES}|{}|{}|v1",
+        PRUNE.join(","),
+        CHANGES.join(";")
+    );
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in recipe.bytes() {
         h ^= u64::from(b);
@@ -61,7 +65,9 @@ fn mirror() -> String {
         "/etc/apt/sources.list",
     ];
     for path in sources {
-        let Ok(text) = fs::read_to_string(path) else { continue };
+        let Ok(text) = fs::read_to_string(path) else {
+            continue;
+        };
         for line in text.lines() {
             let line = line.trim();
             if let Some(uri) = line.strip_prefix("URIs:") {
@@ -85,7 +91,13 @@ pub(crate) fn ensure(force: bool) -> Result<String> {
     let hash = recipe_hash();
     let current = output(
         "docker",
-        &["image", "inspect", "--format", &format!("{{{{ index .Config.Labels \"{LABEL}\" }}}}"), &reference],
+        &[
+            "image",
+            "inspect",
+            "--format",
+            &format!("{{{{ index .Config.Labels \"{LABEL}\" }}}}"),
+            &reference,
+        ],
     );
     if !force && current.as_deref() == Some(hash.as_str()) {
         return Ok(format!("{reference} is current (recipe {hash})"));
@@ -113,7 +125,11 @@ pub(crate) fn ensure(force: bool) -> Result<String> {
         if dir.is_dir() {
             for entry in fs::read_dir(&dir)?.flatten() {
                 let path = entry.path();
-                let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+                let _ = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
             }
         }
     }
@@ -133,14 +149,23 @@ pub(crate) fn ensure(force: bool) -> Result<String> {
         .spawn()
         .context("cannot run tar")?;
     let tar_out = tar.stdout.take().context("tar has no stdout")?;
-    let status = import.stdin(tar_out).status().context("cannot run docker import")?;
+    let status = import
+        .stdin(tar_out)
+        .status()
+        .context("cannot run docker import")?;
     let tar_status = tar.wait()?;
     if !status.success() || !tar_status.success() {
         bail!("importing the rootfs as {reference} failed");
     }
     let _ = fs::remove_dir_all(&work);
-    let size = output("docker", &["image", "inspect", "--format", "{{.Size}}", &reference])
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(0);
-    Ok(format!("built {reference} ({} MB, recipe {hash})", size / 1_000_000))
+    let size = output(
+        "docker",
+        &["image", "inspect", "--format", "{{.Size}}", &reference],
+    )
+    .and_then(|s| s.parse::<u64>().ok())
+    .unwrap_or(0);
+    Ok(format!(
+        "built {reference} ({} MB, recipe {hash})",
+        size / 1_000_000
+    ))
 }

@@ -59,7 +59,10 @@ pub(crate) fn run(args: &SetupArgs) -> Result<()> {
 fn step(name: &str, f: impl FnOnce() -> Result<String>) -> Result<()> {
     let t = Instant::now();
     let what = f().with_context(|| format!("setup step `{name}` failed"))?;
-    println!("setup: {name:<15} {what} ({:.1}s)", t.elapsed().as_secs_f64());
+    println!(
+        "setup: {name:<15} {what} ({:.1}s)",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -91,20 +94,31 @@ fn check_platform() -> Result<String> {
              start dockerd, then run `cargo xtask setup` again"
         );
     }
-    Ok(if debian { "Debian, root".into() } else { "root".into() })
+    Ok(if debian {
+        "Debian, root".into()
+    } else {
+        "root".into()
+    })
 }
 
 fn install_packages() -> Result<String> {
-    let missing: Vec<&str> = [("dockerd", "docker.io"), ("runsc", "runsc"), ("debootstrap", "debootstrap")]
-        .into_iter()
-        .filter(|(bin, _)| !has(bin))
-        .map(|(_, pkg)| pkg)
-        .collect();
+    let missing: Vec<&str> = [
+        ("dockerd", "docker.io"),
+        ("runsc", "runsc"),
+        ("debootstrap", "debootstrap"),
+    ]
+    .into_iter()
+    .filter(|(bin, _)| !has(bin))
+    .map(|(_, pkg)| pkg)
+    .collect();
     if missing.is_empty() {
         return Ok("docker.io, runsc, debootstrap present".into());
     }
     if !has("apt-get") {
-        bail!("missing {} and no apt-get here: install them by hand", missing.join(", "));
+        bail!(
+            "missing {} and no apt-get here: install them by hand",
+            missing.join(", ")
+        );
     }
     // Without systemd, package scripts must not try to start services:
     // policy-rc.d exit 101 tells invoke-rc.d "not now"; dockerd is started
@@ -127,7 +141,10 @@ fn install_packages() -> Result<String> {
             .status()
             .context("cannot run apt-get")?;
         if !status.success() {
-            bail!("`apt-get {}` failed: fix apt (see its output above) and run setup again", args.join(" "));
+            bail!(
+                "`apt-get {}` failed: fix apt (see its output above) and run setup again",
+                args.join(" ")
+            );
         }
         Ok(())
     })();
@@ -171,7 +188,10 @@ fn register_runsc() -> Result<String> {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    Ok(format!("registered runsc {} with --network=none in {DAEMON_JSON}", runsc.display()))
+    Ok(format!(
+        "registered runsc {} with --network=none in {DAEMON_JSON}",
+        runsc.display()
+    ))
 }
 
 fn daemon_answers() -> bool {
@@ -180,7 +200,8 @@ fn daemon_answers() -> bool {
 
 fn ensure_daemon() -> Result<String> {
     if daemon_answers() {
-        let v = output("docker", &["version", "--format", "{{.Server.Version}}"]).unwrap_or_default();
+        let v =
+            output("docker", &["version", "--format", "{{.Server.Version}}"]).unwrap_or_default();
         return Ok(format!("dockerd {v} answers"));
     }
     let dockerd = cmd::which("dockerd").ok_or_else(|| anyhow!("dockerd is not installed"))?;
@@ -207,8 +228,11 @@ fn ensure_daemon() -> Result<String> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if daemon_answers() {
-            let v = output("docker", &["version", "--format", "{{.Server.Version}}"]).unwrap_or_default();
-            return Ok(format!("started dockerd {v} in the background; log: {DOCKERD_LOG}"));
+            let v = output("docker", &["version", "--format", "{{.Server.Version}}"])
+                .unwrap_or_default();
+            return Ok(format!(
+                "started dockerd {v} in the background; log: {DOCKERD_LOG}"
+            ));
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -225,8 +249,18 @@ fn probe_kernel(runtime: &str, image: &str) -> Result<String> {
     let (ok, out, err) = capture(
         "docker",
         &[
-            "run", "--rm", "--runtime", runtime, "--network", "none", "--user", "65534:65534",
-            image, "python3", "-c", "import platform; print(platform.release())",
+            "run",
+            "--rm",
+            "--runtime",
+            runtime,
+            "--network",
+            "none",
+            "--user",
+            "65534:65534",
+            image,
+            "python3",
+            "-c",
+            "import platform; print(platform.release())",
         ],
     )?;
     if !ok {
@@ -249,5 +283,7 @@ fn verify() -> Result<String> {
              runsc entry in {DAEMON_JSON} and `docker info`"
         );
     }
-    Ok(format!("runc sees host kernel {host}; runsc sees gVisor's {runsc}"))
+    Ok(format!(
+        "runc sees host kernel {host}; runsc sees gVisor's {runsc}"
+    ))
 }

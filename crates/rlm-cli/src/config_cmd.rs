@@ -25,8 +25,16 @@ pub(crate) fn run(cmd: &ConfigCommand, loader: ConfigLoader) -> i32 {
     if let ConfigCommand::Keys = cmd {
         let mut out = std::io::stdout().lock();
         for s in all_specs() {
-            let default = if s.default.is_empty() { "(unset)" } else { s.default };
-            let _ = writeln!(out, "{:<38} {:<40} {:<28} {}", s.key, s.env, default, s.help);
+            let default = if s.default.is_empty() {
+                "(unset)"
+            } else {
+                s.default
+            };
+            let _ = writeln!(
+                out,
+                "{:<38} {:<40} {:<28} {}",
+                s.key, s.env, default, s.help
+            );
         }
         return exit::OK;
     }
@@ -47,7 +55,11 @@ pub(crate) fn run(cmd: &ConfigCommand, loader: ConfigLoader) -> i32 {
             }
         }
         ConfigCommand::Check => {
-            let _ = writeln!(out, "configuration ok (profile {})", loaded.config.general.profile);
+            let _ = writeln!(
+                out,
+                "configuration ok (profile {})",
+                loaded.config.general.profile
+            );
         }
         ConfigCommand::Keys => {}
     }

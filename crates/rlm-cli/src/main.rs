@@ -17,7 +17,11 @@ use clap::{Parser, Subcommand};
 use rlm_config::ConfigLoader;
 
 #[derive(Parser)]
-#[command(name = "rlm", version, about = "Recursive Language Models, run where model code cannot hurt anyone")]
+#[command(
+    name = "rlm",
+    version,
+    about = "Recursive Language Models, run where model code cannot hurt anyone"
+)]
 struct Cli {
     /// TOML configuration file (also RLM_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -68,7 +72,11 @@ fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
             let _ = e.print();
             return ExitCode::from(code as u8);
         }

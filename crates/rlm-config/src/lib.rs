@@ -44,8 +44,8 @@ pub use schema::{
 };
 pub use validate::{MIN_MEMORY, MIN_PIDS_LIMIT};
 pub use value::{
-    ApiProvider, ByteSize, EgressMode, ExecutionMode, Profile, RuntimeChoice, Secret,
-    SettingValue, Span, UnknownModelPolicy, Usd,
+    ApiProvider, ByteSize, EgressMode, ExecutionMode, Profile, RuntimeChoice, Secret, SettingValue,
+    Span, UnknownModelPolicy, Unparsable, Usd,
 };
 
 impl Config {

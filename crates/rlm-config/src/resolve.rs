@@ -77,7 +77,7 @@ impl Resolved {
                 (default, Origin::Default)
             }
         };
-        T::parse(text).map_err(|()| {
+        T::parse(text).map_err(|_| {
             let secret = self.spec(key).is_some_and(|s| s.secret);
             ConfigError::invalid_value(key, self.spec(key), &origin, text, secret, T::EXPECTED)
         })
@@ -200,12 +200,14 @@ impl ConfigLoader {
             if !name.starts_with("RLM_") || NON_SETTING_ENV.contains(&name.as_str()) {
                 continue;
             }
-            let spec = specs.iter().find(|s| &s.env == name).ok_or_else(|| {
-                ConfigError::UnknownEnv {
-                    name: name.clone(),
-                    suggestion: nearest(name, specs.iter().map(|s| s.env.as_str())),
-                }
-            })?;
+            let spec =
+                specs
+                    .iter()
+                    .find(|s| &s.env == name)
+                    .ok_or_else(|| ConfigError::UnknownEnv {
+                        name: name.clone(),
+                        suggestion: nearest(name, specs.iter().map(|s| s.env.as_str())),
+                    })?;
             // An empty variable means "not set", as shells commonly use it.
             if !value.trim().is_empty() {
                 env_layer.push((spec.key.clone(), value.clone(), Origin::Env(name.clone())));
@@ -289,7 +291,10 @@ fn read_toml(path: &Path, specs: &[Spec]) -> Result<Vec<(String, String, Origin)
     })?;
     let text = String::from_utf8(bytes).map_err(|e| ConfigError::Toml {
         path: path.to_path_buf(),
-        message: format!("not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
     })?;
     parse_toml(&text, path, specs)
 }
@@ -299,10 +304,12 @@ pub(crate) fn parse_toml(
     path: &Path,
     specs: &[Spec],
 ) -> Result<Vec<(String, String, Origin)>, ConfigError> {
-    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| ConfigError::Toml {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| ConfigError::Toml {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
     let mut out = Vec::new();
     flatten(&table, "", path, specs, &mut out)?;
     Ok(out)

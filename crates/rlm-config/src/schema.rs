@@ -305,7 +305,9 @@ impl Config {
         self.provider.render_into("provider", &mut out);
         self.circuit.llm.render_into("circuit.llm", &mut out);
         self.circuit.docker.render_into("circuit.docker", &mut out);
-        self.circuit.filesystem.render_into("circuit.filesystem", &mut out);
+        self.circuit
+            .filesystem
+            .render_into("circuit.filesystem", &mut out);
         self.records.render_into("records", &mut out);
         out
     }

@@ -36,7 +36,10 @@ pub(crate) fn validate(
     if s.memory_limit.bytes() < MIN_MEMORY {
         return Err(refuse(
             "sandbox.memory_limit",
-            format!("{} is below the 32m the sandbox needs to start", s.memory_limit),
+            format!(
+                "{} is below the 32m the sandbox needs to start",
+                s.memory_limit
+            ),
             "set 32m or more (512m is the default)",
         ));
     }
@@ -109,7 +112,8 @@ pub(crate) fn validate(
         if b.failure_threshold == 0 || !(b.failure_rate > 0.0 && b.failure_rate <= 1.0) {
             return Err(refuse(
                 &format!("circuit.{bname}.failure_threshold"),
-                "a breaker needs a failure threshold of 1 or more and a failure rate in (0, 1]".to_string(),
+                "a breaker needs a failure threshold of 1 or more and a failure rate in (0, 1]"
+                    .to_string(),
                 "set failure_threshold like 5 and failure_rate like 0.5",
             ));
         }
@@ -163,7 +167,9 @@ pub(crate) fn validate(
                 warnings.push("standard profile: sandboxes may run under runc, where the host kernel is the only boundary".to_string());
             }
             if s.network_enabled {
-                warnings.push("the sandbox has a network: model code can send data anywhere".to_string());
+                warnings.push(
+                    "the sandbox has a network: model code can send data anywhere".to_string(),
+                );
             }
         }
         Profile::Development => {
@@ -171,7 +177,9 @@ pub(crate) fn validate(
                 warnings.push("UNSAFE: development profile with local execution: model code runs on this host with your privileges".to_string());
             }
             if s.network_enabled {
-                warnings.push("the sandbox has a network: model code can send data anywhere".to_string());
+                warnings.push(
+                    "the sandbox has a network: model code can send data anywhere".to_string(),
+                );
             }
         }
     }

@@ -9,14 +9,18 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// A text that is not a valid value of its setting's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Unparsable;
+
 /// A value that a setting can hold, with its text form.
 pub trait SettingValue: Sized {
     /// What a valid value looks like, for error messages
     /// ("a size like 512m or 2g").
     const EXPECTED: &'static str;
-    /// Parses the text form. `Err` carries nothing but the refusal: the
-    /// caller knows the key, the source and [`Self::EXPECTED`].
-    fn parse(text: &str) -> Result<Self, ()>;
+    /// Parses the text form. The error carries nothing but the refusal:
+    /// the caller knows the key, the source and [`Self::EXPECTED`].
+    fn parse(text: &str) -> Result<Self, Unparsable>;
     /// The canonical text form.
     fn render(&self) -> String;
 }
@@ -48,10 +52,10 @@ impl fmt::Display for ByteSize {
 impl SettingValue for ByteSize {
     const EXPECTED: &'static str = "a size like 512m or 2g";
 
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         let t = text.trim().to_ascii_lowercase();
         if t.is_empty() {
-            return Err(());
+            return Err(Unparsable);
         }
         let split = t
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -64,31 +68,42 @@ impl SettingValue for ByteSize {
             "m" | "mb" | "mib" => ByteSize::MIB,
             "g" | "gb" | "gib" => ByteSize::GIB,
             "t" | "tb" | "tib" => ByteSize::GIB * 1024,
-            _ => return Err(()),
+            _ => return Err(Unparsable),
         };
         if num.is_empty() || num.matches('.').count() > 1 {
-            return Err(());
+            return Err(Unparsable);
         }
         if let Some((whole, frac)) = num.split_once('.') {
             // Fractions are exact in decimal: 1.5g = 1g + 5/10 g, no floats.
-            let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ())? };
+            let whole: u64 = if whole.is_empty() {
+                0
+            } else {
+                whole.parse().map_err(|_| Unparsable)?
+            };
             if frac.is_empty() || frac.len() > 9 {
-                return Err(());
+                return Err(Unparsable);
             }
-            let frac_num: u64 = frac.parse().map_err(|_| ())?;
+            let frac_num: u64 = frac.parse().map_err(|_| Unparsable)?;
             let scale = 10u64.pow(frac.len() as u32);
-            let whole_bytes = whole.checked_mul(mult).ok_or(())?;
+            let whole_bytes = whole.checked_mul(mult).ok_or(Unparsable)?;
             let frac_bytes = (u128::from(frac_num) * u128::from(mult) / u128::from(scale)) as u64;
-            whole_bytes.checked_add(frac_bytes).map(ByteSize).ok_or(())
+            whole_bytes
+                .checked_add(frac_bytes)
+                .map(ByteSize)
+                .ok_or(Unparsable)
         } else {
-            let n: u64 = num.parse().map_err(|_| ())?;
-            n.checked_mul(mult).map(ByteSize).ok_or(())
+            let n: u64 = num.parse().map_err(|_| Unparsable)?;
+            n.checked_mul(mult).map(ByteSize).ok_or(Unparsable)
         }
     }
 
     fn render(&self) -> String {
         let b = self.0;
-        for (unit, size) in [("g", ByteSize::GIB), ("m", ByteSize::MIB), ("k", ByteSize::KIB)] {
+        for (unit, size) in [
+            ("g", ByteSize::GIB),
+            ("m", ByteSize::MIB),
+            ("k", ByteSize::KIB),
+        ] {
             if b != 0 && b % size == 0 {
                 return format!("{}{unit}", b / size);
             }
@@ -111,7 +126,7 @@ impl Span {
 impl SettingValue for Span {
     const EXPECTED: &'static str = "a duration like 30s, 250ms, 5m or 1h";
 
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         let t = text.trim().to_ascii_lowercase();
         let split = t
             .find(|c: char| !(c.is_ascii_digit() || c == '.'))
@@ -122,26 +137,30 @@ impl SettingValue for Span {
             "ms" => 1,
             "m" | "min" | "mins" => 60_000,
             "h" => 3_600_000,
-            _ => return Err(()),
+            _ => return Err(Unparsable),
         };
         if num.is_empty() {
-            return Err(());
+            return Err(Unparsable);
         }
         let (whole, frac) = num.split_once('.').unwrap_or((num, ""));
         if frac.contains('.') || frac.len() > 3 {
-            return Err(());
+            return Err(Unparsable);
         }
-        let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ())? };
+        let whole: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| Unparsable)?
+        };
         let frac_millis: u64 = if frac.is_empty() {
             0
         } else {
-            let f: u64 = frac.parse().map_err(|_| ())?;
+            let f: u64 = frac.parse().map_err(|_| Unparsable)?;
             f * millis_per_unit / 10u64.pow(frac.len() as u32)
         };
         let millis = whole
             .checked_mul(millis_per_unit)
             .and_then(|m| m.checked_add(frac_millis))
-            .ok_or(())?;
+            .ok_or(Unparsable)?;
         Ok(Span(Duration::from_millis(millis)))
     }
 
@@ -165,7 +184,7 @@ pub struct Usd {
 impl SettingValue for Usd {
     const EXPECTED: &'static str = "an amount of dollars like 5 or 0.25 (at most 6 decimals)";
 
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         let t = text.trim().trim_start_matches('$');
         let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
         if (whole.is_empty() && frac.is_empty())
@@ -173,9 +192,13 @@ impl SettingValue for Usd {
             || !whole.bytes().all(|b| b.is_ascii_digit())
             || !frac.bytes().all(|b| b.is_ascii_digit())
         {
-            return Err(());
+            return Err(Unparsable);
         }
-        let whole: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| ())? };
+        let whole: u64 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| Unparsable)?
+        };
         let mut frac_micros: u64 = 0;
         for (i, d) in frac.bytes().enumerate() {
             frac_micros += u64::from(d - b'0') * 10u64.pow(5 - i as u32);
@@ -184,7 +207,7 @@ impl SettingValue for Usd {
             .checked_mul(1_000_000)
             .and_then(|m| m.checked_add(frac_micros))
             .map(|micros| Usd { micros })
-            .ok_or(())
+            .ok_or(Unparsable)
     }
 
     fn render(&self) -> String {
@@ -242,7 +265,7 @@ impl fmt::Display for Secret {
 
 impl SettingValue for Secret {
     const EXPECTED: &'static str = "a string";
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         Ok(Secret(text.trim().to_string()))
     }
     fn render(&self) -> String {
@@ -252,11 +275,11 @@ impl SettingValue for Secret {
 
 impl SettingValue for bool {
     const EXPECTED: &'static str = "true or false (also 1/0, yes/no, on/off)";
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         match text.trim().to_ascii_lowercase().as_str() {
             "1" | "true" | "yes" | "on" => Ok(true),
             "0" | "false" | "no" | "off" => Ok(false),
-            _ => Err(()),
+            _ => Err(Unparsable),
         }
     }
     fn render(&self) -> String {
@@ -268,8 +291,8 @@ macro_rules! integer_value {
     ($($t:ty),*) => {$(
         impl SettingValue for $t {
             const EXPECTED: &'static str = concat!("a whole number (", stringify!($t), ")");
-            fn parse(text: &str) -> Result<Self, ()> {
-                text.trim().replace('_', "").parse().map_err(|_| ())
+            fn parse(text: &str) -> Result<Self, Unparsable> {
+                text.trim().replace('_', "").parse().map_err(|_| Unparsable)
             }
             fn render(&self) -> String {
                 self.to_string()
@@ -281,12 +304,12 @@ integer_value!(u32, u64, usize);
 
 impl SettingValue for f64 {
     const EXPECTED: &'static str = "a number like 0.5 or 2";
-    fn parse(text: &str) -> Result<Self, ()> {
-        let v: f64 = text.trim().parse().map_err(|_| ())?;
+    fn parse(text: &str) -> Result<Self, Unparsable> {
+        let v: f64 = text.trim().parse().map_err(|_| Unparsable)?;
         if v.is_finite() {
             Ok(v)
         } else {
-            Err(())
+            Err(Unparsable)
         }
     }
     fn render(&self) -> String {
@@ -297,7 +320,7 @@ impl SettingValue for f64 {
 
 impl SettingValue for String {
     const EXPECTED: &'static str = "a string";
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         Ok(text.trim().to_string())
     }
     fn render(&self) -> String {
@@ -307,10 +330,10 @@ impl SettingValue for String {
 
 impl SettingValue for PathBuf {
     const EXPECTED: &'static str = "a file path";
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         let t = text.trim();
         if t.is_empty() {
-            Err(())
+            Err(Unparsable)
         } else {
             Ok(PathBuf::from(t))
         }
@@ -323,7 +346,7 @@ impl SettingValue for PathBuf {
 /// Optional values: the empty string means unset.
 impl<T: SettingValue> SettingValue for Option<T> {
     const EXPECTED: &'static str = T::EXPECTED;
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         if text.trim().is_empty() {
             Ok(None)
         } else {
@@ -338,7 +361,7 @@ impl<T: SettingValue> SettingValue for Option<T> {
 /// Comma-separated lists of names.
 impl SettingValue for Vec<String> {
     const EXPECTED: &'static str = "a comma-separated list of names";
-    fn parse(text: &str) -> Result<Self, ()> {
+    fn parse(text: &str) -> Result<Self, Unparsable> {
         Ok(text
             .split(',')
             .map(str::trim)
@@ -375,10 +398,10 @@ macro_rules! name_enum {
 
         impl SettingValue for $name {
             const EXPECTED: &'static str = $expected;
-            fn parse(text: &str) -> Result<Self, ()> {
+            fn parse(text: &str) -> Result<Self, Unparsable> {
                 match text.trim().to_ascii_lowercase().as_str() {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(()),
+                    _ => Err(Unparsable),
                 }
             }
             fn render(&self) -> String {

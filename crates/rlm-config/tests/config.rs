@@ -39,9 +39,18 @@ fn layers_apply_in_order_and_origins_are_kept() {
     assert_eq!(c.sandbox.memory_limit, ByteSize(1 << 30));
     assert_eq!(c.sandbox.cpu_limit, 0.5);
     assert_eq!(c.sandbox.pids_limit, 300);
-    assert!(matches!(loaded.origins["sandbox.memory_limit"], Origin::File(_)));
-    assert_eq!(loaded.origins["sandbox.cpu_limit"], Origin::Env("RLM_CPU_LIMIT".into()));
-    assert_eq!(loaded.origins["sandbox.pids_limit"], Origin::Flag("--pids-limit".into()));
+    assert!(matches!(
+        loaded.origins["sandbox.memory_limit"],
+        Origin::File(_)
+    ));
+    assert_eq!(
+        loaded.origins["sandbox.cpu_limit"],
+        Origin::Env("RLM_CPU_LIMIT".into())
+    );
+    assert_eq!(
+        loaded.origins["sandbox.pids_limit"],
+        Origin::Flag("--pids-limit".into())
+    );
     assert_eq!(loaded.origins["sandbox.tmpfs_size"], Origin::Default);
 }
 
@@ -53,8 +62,11 @@ fn profile_defaults_sit_below_explicit_values() {
         loaded.origins["sandbox.allow_unsafe_runtime"],
         Origin::Profile(Profile::Standard)
     );
-    let loaded = load_env(&[("RLM_PROFILE", "standard"), ("RLM_ALLOW_UNSAFE_RUNTIME", "0")])
-        .expect("loads");
+    let loaded = load_env(&[
+        ("RLM_PROFILE", "standard"),
+        ("RLM_ALLOW_UNSAFE_RUNTIME", "0"),
+    ])
+    .expect("loads");
     assert!(!loaded.config.sandbox.allow_unsafe_runtime);
 }
 
@@ -69,7 +81,10 @@ fn rlm_config_env_names_the_file() {
 #[test]
 fn invalid_values_name_the_source_and_the_fix() {
     let e = load_env(&[("RLM_MEMORY_LIMIT", "12x")]).unwrap_err();
-    assert_eq!(e.to_string(), "RLM_MEMORY_LIMIT='12x': expected a size like 512m or 2g");
+    assert_eq!(
+        e.to_string(),
+        "RLM_MEMORY_LIMIT='12x': expected a size like 512m or 2g"
+    );
     let e = load_env(&[("RLM_EXECUTION_TIMEOUT", "soon")]).unwrap_err();
     assert!(e.to_string().contains("expected a duration"), "{e}");
     let e = load_env(&[("RLM_DOCKER_RUNTIME", "kata")]).unwrap_err();
@@ -77,12 +92,18 @@ fn invalid_values_name_the_source_and_the_fix() {
     let e = load_env(&[("RLM_COST_LIMIT_USD", "1.0000001")]).unwrap_err();
     assert!(e.to_string().contains("at most 6 decimals"), "{e}");
     let e = load_env(&[("RLM_NETWORK_ENABLED", "maybe")]).unwrap_err();
-    assert!(e.to_string().starts_with("RLM_NETWORK_ENABLED='maybe'"), "{e}");
+    assert!(
+        e.to_string().starts_with("RLM_NETWORK_ENABLED='maybe'"),
+        "{e}"
+    );
     let e = ConfigLoader::new()
         .flag("sandbox.memory_limit", "lots", "--memory")
         .load()
         .unwrap_err();
-    assert_eq!(e.to_string(), "--memory='lots': expected a size like 512m or 2g");
+    assert_eq!(
+        e.to_string(),
+        "--memory='lots': expected a size like 512m or 2g"
+    );
     let file = toml_file("[sandbox]\nmemory_limit = \"huge\"\n");
     let e = ConfigLoader::new().file(file.path()).load().unwrap_err();
     assert!(e.to_string().starts_with("sandbox.memory_limit in "), "{e}");
@@ -91,10 +112,17 @@ fn invalid_values_name_the_source_and_the_fix() {
 #[test]
 fn unknown_names_suggest_the_nearest() {
     let e = load_env(&[("RLM_MEMORY_LIMT", "1g")]).unwrap_err();
-    assert!(e.to_string().contains("did you mean `RLM_MEMORY_LIMIT`"), "{e}");
+    assert!(
+        e.to_string().contains("did you mean `RLM_MEMORY_LIMIT`"),
+        "{e}"
+    );
     let file = toml_file("[sandbox]\nmemory_limt = \"1g\"\n");
     let e = ConfigLoader::new().file(file.path()).load().unwrap_err();
-    assert!(e.to_string().contains("did you mean `sandbox.memory_limit`"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("did you mean `sandbox.memory_limit`"),
+        "{e}"
+    );
     let file = toml_file("[sandbx]\nmemory_limit = \"1g\"\n");
     let e = ConfigLoader::new().file(file.path()).load().unwrap_err();
     assert!(matches!(e, ConfigError::UnknownKey { .. }), "{e}");
@@ -105,7 +133,10 @@ fn broken_files_are_clear_errors() {
     let file = toml_file("[sandbox\nmemory_limit = ");
     let e = ConfigLoader::new().file(file.path()).load().unwrap_err();
     assert!(e.to_string().contains("is not valid TOML"), "{e}");
-    let e = ConfigLoader::new().file("/nonexistent/rlm.toml").load().unwrap_err();
+    let e = ConfigLoader::new()
+        .file("/nonexistent/rlm.toml")
+        .load()
+        .unwrap_err();
     assert!(e.to_string().contains("cannot read config file"), "{e}");
     let file = toml_file("[sandbox]\nmemory_limit = { a = 1 }\n");
     let e = ConfigLoader::new().file(file.path()).load().unwrap_err();
@@ -118,7 +149,10 @@ fn broken_files_are_clear_errors() {
 #[test]
 fn unsafe_choices_are_refused_under_maximum() {
     let e = load_env(&[("RLM_DOCKER_RUNTIME", "runc")]).unwrap_err();
-    assert!(e.to_string().contains("refused under the maximum profile"), "{e}");
+    assert!(
+        e.to_string().contains("refused under the maximum profile"),
+        "{e}"
+    );
     let e = load_env(&[("RLM_NETWORK_ENABLED", "1")]).unwrap_err();
     assert!(e.to_string().contains("RLM_ACKNOWLEDGE_UNSAFE"), "{e}");
     let e = load_env(&[("RLM_ALLOW_UNSAFE_RUNTIME", "true")]).unwrap_err();
@@ -128,11 +162,20 @@ fn unsafe_choices_are_refused_under_maximum() {
     let e = load_env(&[("RLM_PROFILE", "standard"), ("RLM_EXECUTION_MODE", "local")]).unwrap_err();
     assert!(e.to_string().contains("development"), "{e}");
     // Stated explicitly, they pass with a warning.
-    let ok = load_env(&[("RLM_NETWORK_ENABLED", "1"), ("RLM_ACKNOWLEDGE_UNSAFE", "1")]).expect("acknowledged");
+    let ok = load_env(&[
+        ("RLM_NETWORK_ENABLED", "1"),
+        ("RLM_ACKNOWLEDGE_UNSAFE", "1"),
+    ])
+    .expect("acknowledged");
     assert!(!ok.warnings.is_empty());
-    let ok = load_env(&[("RLM_PROFILE", "standard"), ("RLM_DOCKER_RUNTIME", "runc")]).expect("standard allows runc");
+    let ok = load_env(&[("RLM_PROFILE", "standard"), ("RLM_DOCKER_RUNTIME", "runc")])
+        .expect("standard allows runc");
     assert!(ok.warnings.iter().any(|w| w.contains("runc")));
-    let ok = load_env(&[("RLM_PROFILE", "development"), ("RLM_EXECUTION_MODE", "local")]).expect("dev allows local");
+    let ok = load_env(&[
+        ("RLM_PROFILE", "development"),
+        ("RLM_EXECUTION_MODE", "local"),
+    ])
+    .expect("dev allows local");
     assert!(ok.warnings.iter().any(|w| w.contains("UNSAFE")));
 }
 
@@ -149,7 +192,11 @@ fn ranges_are_checked() {
         ("RLM_MAX_STDOUT_BYTES", "10", "256"),
         ("RLM_NOFILE_LIMIT", "3", "nofile"),
         ("RLM_CIRCUIT_LLM_FAILURE_RATE", "1.5", "failure rate"),
-        ("RLM_CIRCUIT_DOCKER_FAILURE_THRESHOLD", "0", "failure threshold"),
+        (
+            "RLM_CIRCUIT_DOCKER_FAILURE_THRESHOLD",
+            "0",
+            "failure threshold",
+        ),
         ("RLM_PIDS_LIMIT", "99999999999999999999", "whole number"),
         ("RLM_CPU_LIMIT", "NaN", "a number"),
     ] {
@@ -162,7 +209,10 @@ fn ranges_are_checked() {
 fn the_api_key_never_prints() {
     let loaded = load_env(&[("RLM_API_KEY", "sk-verysecretkeyvalue1234567890")]).expect("loads");
     let c = &loaded.config;
-    assert_eq!(c.provider.api_key.expose(), "sk-verysecretkeyvalue1234567890");
+    assert_eq!(
+        c.provider.api_key.expose(),
+        "sk-verysecretkeyvalue1234567890"
+    );
     assert!(!format!("{c:?}").contains("verysecret"));
     assert!(!format!("{}", c.provider.api_key).contains("verysecret"));
     let shown = loaded.describe();
@@ -188,13 +238,31 @@ fn every_spec_has_a_unique_key_and_env_name() {
     assert_eq!(keys.len(), specs.len());
     assert_eq!(envs.len(), specs.len());
     for name in [
-        "RLM_PROFILE", "RLM_EXECUTION_MODE", "RLM_DOCKER_IMAGE", "RLM_DOCKER_RUNTIME",
-        "RLM_ALLOW_UNSAFE_RUNTIME", "RLM_NETWORK_ENABLED", "RLM_MEMORY_LIMIT", "RLM_CPU_LIMIT",
-        "RLM_PIDS_LIMIT", "RLM_EXECUTION_TIMEOUT", "RLM_ENTROPY_THRESHOLD", "RLM_MAX_STDOUT_BYTES",
-        "RLM_COST_LIMIT_USD", "RLM_MAX_RECURSION_DEPTH", "RLM_API_PROVIDER", "RLM_API_KEY",
-        "RLM_API_BASE_URL", "RLM_MODEL_NAME", "RLM_SUB_MODEL_NAME", "RLM_PRICING_PATH",
+        "RLM_PROFILE",
+        "RLM_EXECUTION_MODE",
+        "RLM_DOCKER_IMAGE",
+        "RLM_DOCKER_RUNTIME",
+        "RLM_ALLOW_UNSAFE_RUNTIME",
+        "RLM_NETWORK_ENABLED",
+        "RLM_MEMORY_LIMIT",
+        "RLM_CPU_LIMIT",
+        "RLM_PIDS_LIMIT",
+        "RLM_EXECUTION_TIMEOUT",
+        "RLM_ENTROPY_THRESHOLD",
+        "RLM_MAX_STDOUT_BYTES",
+        "RLM_COST_LIMIT_USD",
+        "RLM_MAX_RECURSION_DEPTH",
+        "RLM_API_PROVIDER",
+        "RLM_API_KEY",
+        "RLM_API_BASE_URL",
+        "RLM_MODEL_NAME",
+        "RLM_SUB_MODEL_NAME",
+        "RLM_PRICING_PATH",
     ] {
-        assert!(envs.iter().any(|e| e == name), "seed-compatible {name} missing");
+        assert!(
+            envs.iter().any(|e| e == name),
+            "seed-compatible {name} missing"
+        );
     }
 }
 
