@@ -107,13 +107,15 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
             stdsym: any & STDSYM != 0,
         };
         // Wrapped base64 (PEM bodies, MIME, `base64` CLI at 76 columns):
-        // join with the previous run when that one was a full line.
+        // join with the previous run when that one filled its line and this
+        // one fills the next line, no longer than the previous.
         if let Some(prev) = out.last_mut() {
             if let Some(last) = prev.segments.last() {
                 let gap = &text[last.end..start];
                 let full_line = last.len() >= 40 && last.len() % 4 == 0;
                 let is_break = matches!(gap, b"\n" | b"\r\n" | b"\\n" | b"\\r\\n");
-                if full_line && is_break && !prev.all_hex {
+                let ends_line = matches!(text.get(end), None | Some(b'\n' | b'\r' | b'\\' | b'"' | b'\''));
+                if full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex {
                     prev.span.end = end;
                     prev.segments.push(start..end);
                     prev.all_hex &= run.all_hex;
@@ -138,6 +140,28 @@ fn engine(alpha: &alphabet::Alphabet) -> GeneralPurpose {
 
 /// Decodes a run as hex or base64. Returns the decoded bytes and encoding.
 pub(crate) fn decode_run(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> {
+    let d = decode_segments(text, run);
+    if run.segments.len() > 1 && !d.as_ref().is_some_and(|(d, _)| is_texty(d)) {
+        // A wrong guess at wrapping must not hide a line that is text on its own.
+        for seg in &run.segments {
+            let one = Run {
+                span: seg.clone(),
+                segments: vec![seg.clone()],
+                all_hex: text[seg.clone()].iter().all(u8::is_ascii_hexdigit),
+                urlsafe: text[seg.clone()].iter().any(|b| matches!(b, b'-' | b'_')),
+                stdsym: text[seg.clone()].iter().any(|b| matches!(b, b'+' | b'/')),
+            };
+            if let Some((d, e)) = decode_segments(text, &one) {
+                if is_texty(&d) {
+                    return Some((d, e));
+                }
+            }
+        }
+    }
+    d
+}
+
+fn decode_segments(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> {
     let mut joined: Vec<u8> = Vec::with_capacity(run.span.len().min(MAX_DECODE));
     for s in &run.segments {
         let room = MAX_DECODE.saturating_sub(joined.len());

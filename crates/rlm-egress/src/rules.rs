@@ -54,7 +54,7 @@ macro_rules! assignment_pattern {
         concat!(
             r#"(?i)([A-Za-z0-9_.\-]{0,48}"#,
             r"(?:passw(?:or)?d|passwort|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|signing[_\-]?key|encryption[_\-]?key|auth[_\-]?key|client[_\-]?secret|credentials?|auth)",
-            r#")["']?\s{0,4}(?:=|:=|:|=>|->)\s{0,4}(?:"([^"\r\n]{1,512})"|'([^'\r\n]{1,512})'|`([^`\r\n]{1,512})`|([^\s"'`,;()\[\]{}<>]{1,512}))"#
+            r#")["']?\s{0,4}(?:=|:=|:|=>|->)\s{0,4}(?:"([^"\r\n]{1,})"|'([^'\r\n]{1,})'|`([^`\r\n]{1,})`|([^\s"'`,;()\[\]{}<>]{1,}))"#
         )
     };
 }
@@ -81,9 +81,9 @@ const RULES: &[RuleDef] = &[
     RuleDef { detector: "google-oauth", name: "google-oauth-client-secret", keywords: &["GOCSPX-"],
         pattern: r"GOCSPX-[A-Za-z0-9_\-]{20,40}", extract: Extract::Whole, confidence: H, back: 0, fwd: 48 },
     RuleDef { detector: "google-oauth", name: "google-oauth-access-token", keywords: &["ya29."],
-        pattern: r"ya29\.[0-9A-Za-z_\-]{20,2048}", extract: Extract::Whole, confidence: H, back: 0, fwd: 2100 },
+        pattern: r"ya29\.[0-9A-Za-z_\-]{20,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 2100 },
     RuleDef { detector: "google-oauth", name: "google-oauth-refresh-token", keywords: &["1//0"],
-        pattern: r"1//0[0-9A-Za-z_\-]{40,512}", extract: Extract::Whole, confidence: H, back: 0, fwd: 520 },
+        pattern: r"1//0[0-9A-Za-z_\-]{40,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 520 },
     RuleDef { detector: "azure-storage-key", name: "azure-connection-string-key", keywords: &["AccountKey", "SharedAccessKey"],
         pattern: r"(?i)(?:AccountKey|SharedAccessKey)\s*=\s*([A-Za-z0-9+/]{20,}={0,2})",
         extract: Extract::Group(1), confidence: H, back: 0, fwd: 160 },
@@ -91,19 +91,19 @@ const RULES: &[RuleDef] = &[
         pattern: r#"(?i)azure[A-Za-z0-9_.\- ]{0,40}?(?:key|secret)[A-Za-z0-9_.\-]{0,16}["']?\s{0,4}(?:=|:)\s{0,4}["']?([A-Za-z0-9+/]{86}==)"#,
         extract: Extract::Group(1), confidence: H, back: 0, fwd: 200 },
     RuleDef { detector: "azure-sas", name: "azure-sas-signature", keywords: &["sig="],
-        pattern: r"[?&;]sig=([A-Za-z0-9%+/=]{20,200})", extract: Extract::Group(1), confidence: H, back: 1, fwd: 220 },
+        pattern: r"[?&;]sig=([A-Za-z0-9%+/=]{20,})", extract: Extract::Group(1), confidence: H, back: 1, fwd: 220 },
     RuleDef { detector: "azure-client-secret", name: "azure-ad-client-secret", keywords: &["Q~"],
         pattern: r"(?:^|[^A-Za-z0-9_~.\-])([A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)",
         extract: Extract::Group(1), confidence: H, back: 6, fwd: 40 },
     // --- code hosting
     RuleDef { detector: "github-token", name: "github-classic-pat", keywords: &["ghp_"],
-        pattern: r"ghp_[A-Za-z0-9]{36,251}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+        pattern: r"ghp_[A-Za-z0-9]{36,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
     RuleDef { detector: "github-token", name: "github-oauth-token", keywords: &["gho_"],
-        pattern: r"gho_[A-Za-z0-9]{36,251}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+        pattern: r"gho_[A-Za-z0-9]{36,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
     RuleDef { detector: "github-token", name: "github-app-token", keywords: &["ghu_", "ghs_", "ghr_"],
-        pattern: r"gh[usr]_[A-Za-z0-9]{36,251}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+        pattern: r"gh[usr]_[A-Za-z0-9]{36,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
     RuleDef { detector: "github-token", name: "github-fine-grained-pat", keywords: &["github_pat_"],
-        pattern: r"github_pat_[A-Za-z0-9_]{60,251}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+        pattern: r"github_pat_[A-Za-z0-9_]{60,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
     RuleDef { detector: "gitlab-token", name: "gitlab-token",
         keywords: &["glpat-", "gldt-", "glrt-", "glcbt-", "glimt-", "gloas-", "glsoat-", "glffct-", "glagent-", "glptt-", "glft-"],
         pattern: r"(?:glpat|gldt|glrt|glcbt|glimt|gloas|glsoat|glffct|glagent|glptt|glft)-[A-Za-z0-9_\-]{20,80}",
@@ -112,13 +112,13 @@ const RULES: &[RuleDef] = &[
         pattern: r"GR1348941[A-Za-z0-9_\-]{20,40}", extract: Extract::Whole, confidence: H, back: 0, fwd: 56 },
     // --- chat
     RuleDef { detector: "slack-token", name: "slack-token", keywords: &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxo-"],
-        pattern: r"xox[abposre](?:\.xox[abposre])?-[0-9A-Za-z\-]{10,250}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+        pattern: r"xox[abposre](?:\.xox[abposre])?-[0-9A-Za-z\-]{10,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
     RuleDef { detector: "slack-token", name: "slack-app-token", keywords: &["xapp-"],
-        pattern: r"xapp-[0-9]-[0-9A-Za-z\-]{10,250}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+        pattern: r"xapp-[0-9]-[0-9A-Za-z\-]{10,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
     RuleDef { detector: "slack-webhook", name: "slack-webhook", keywords: &["hooks.slack.com"],
-        pattern: r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,200}", extract: Extract::Whole, confidence: H, back: 0, fwd: 220 },
+        pattern: r"hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9_/\-]{20,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 220 },
     RuleDef { detector: "discord-webhook", name: "discord-webhook", keywords: &["/api/webhooks/"],
-        pattern: r"discord(?:app)?\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_\-]{40,100}", extract: Extract::Whole, confidence: H, back: 40, fwd: 160 },
+        pattern: r"discord(?:app)?\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_\-]{40,}", extract: Extract::Whole, confidence: H, back: 40, fwd: 160 },
     RuleDef { detector: "discord-token", name: "discord-bot-token", keywords: &["discord", "bot "],
         pattern: r"(?:^|[^A-Za-z0-9_\-])([MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})(?:[^A-Za-z0-9_\-]|$)",
         extract: Extract::Group(1), confidence: H, back: 0, fwd: 200 },
@@ -127,14 +127,14 @@ const RULES: &[RuleDef] = &[
         extract: Extract::Group(1), confidence: H, back: 12, fwd: 200 },
     // --- payments
     RuleDef { detector: "stripe-key", name: "stripe-secret-key", keywords: &["sk_live_", "sk_test_", "rk_live_", "rk_test_"],
-        pattern: r"[sr]k_(?:live|test)_[A-Za-z0-9]{20,247}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
+        pattern: r"[sr]k_(?:live|test)_[A-Za-z0-9]{20,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
     RuleDef { detector: "stripe-key", name: "stripe-webhook-secret", keywords: &["whsec_"],
-        pattern: r"whsec_[A-Za-z0-9+/=]{24,100}", extract: Extract::Whole, confidence: H, back: 0, fwd: 110 },
+        pattern: r"whsec_[A-Za-z0-9+/=]{24,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 110 },
     // --- AI APIs
     RuleDef { detector: "anthropic-key", name: "anthropic-api-key", keywords: &["sk-ant-"],
-        pattern: r"sk-ant-[a-z]{2,10}[0-9]{0,3}-[A-Za-z0-9_\-]{32,200}", extract: Extract::Whole, confidence: H, back: 0, fwd: 220 },
+        pattern: r"sk-ant-[a-z]{2,10}[0-9]{0,3}-[A-Za-z0-9_\-]{32,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 220 },
     RuleDef { detector: "openai-key", name: "openai-api-key", keywords: &["sk-"],
-        pattern: r"(?:^|[^A-Za-z0-9_\-])(sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,250}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|[A-Za-z0-9]{48}))(?:[^A-Za-z0-9_\-]|$)",
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(sk-(?:(?:proj|svcacct|admin|None)-[A-Za-z0-9_\-]{20,}|[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}|[A-Za-z0-9]{48}))(?:[^A-Za-z0-9_\-]|$)",
         extract: Extract::Group(1), confidence: H, back: 1, fwd: 270 },
     RuleDef { detector: "huggingface-token", name: "huggingface-token", keywords: &["hf_", "api_org_"],
         pattern: r"(?:^|[^A-Za-z0-9])((?:hf|api_org)_[A-Za-z0-9]{30,40})(?:[^A-Za-z0-9]|$)",
@@ -160,14 +160,14 @@ const RULES: &[RuleDef] = &[
     RuleDef { detector: "jwt", name: "jwt", keywords: &["eyJ"],
         pattern: r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*", extract: Extract::Whole, confidence: H, back: 0, fwd: 8 * 1024 },
     RuleDef { detector: "connection-url", name: "url-with-password", keywords: &["://"],
-        pattern: r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s:@/'\x22]{0,128}:([^\s@/'\x22]{1,256})@[A-Za-z0-9.\-\[\]_]",
+        pattern: r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s:@/'\x22]{0,}:([^\s@/'\x22]{1,})@[A-Za-z0-9.\-\[\]_]",
         extract: Extract::Group(1), confidence: H, back: 24, fwd: 400 },
     // --- keyword forms
     RuleDef { detector: "auth-header", name: "authorization-header", keywords: &["authorization"],
-        pattern: r#"(?i)authorization\\?["']?\s{0,4}[:=]\s{0,4}\\?["']?(?:(?:bearer|basic|token|bot|digest|apikey|sso-key|dsn)\s+)?([A-Za-z0-9\-._~+/=:]{8,4096})"#,
+        pattern: r#"(?i)authorization\\?["']?\s{0,4}[:=]\s{0,4}\\?["']?(?:(?:bearer|basic|token|bot|digest|apikey|sso-key|dsn)\s+)?([A-Za-z0-9\-._~+/=:]{8,})"#,
         extract: Extract::Group(1), confidence: H, back: 0, fwd: 4200 },
     RuleDef { detector: "auth-header", name: "bearer-token", keywords: &["bearer"],
-        pattern: r"(?i)bearer\s+([A-Za-z0-9\-._~+/]{16,4096}=*)", extract: Extract::Bearer, confidence: M, back: 0, fwd: 4200 },
+        pattern: r"(?i)bearer\s+([A-Za-z0-9\-._~+/]{16,}=*)", extract: Extract::Bearer, confidence: M, back: 0, fwd: 4200 },
     RuleDef { detector: "secret-assignment", name: "secret-assignment",
         keywords: &["passw", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key", "access-key", "private_key", "private-key", "signing", "encryption_key", "auth", "credential", "passphrase"],
         pattern: assignment_pattern!(), extract: Extract::Assignment, confidence: M, back: 56, fwd: 600 },
@@ -342,7 +342,13 @@ fn plausible_token(t: &[u8]) -> bool {
 /// numbers, code expressions and prose, which make up most such assignments
 /// in ordinary output (`max_tokens = 512`, `password = getpass()`).
 fn plausible_assigned_secret(key: &[u8], value: &[u8], quoted: bool, next: Option<u8>) -> bool {
-    let v = value;
+    // Sentence punctuation after a bare value is not part of it.
+    let mut v = value;
+    if !quoted {
+        while let [rest @ .., b'.' | b'!' | b'?' | b':'] = v {
+            v = rest;
+        }
+    }
     if v.len() < 6 || v.starts_with(b"[REDACTED") {
         return false;
     }
