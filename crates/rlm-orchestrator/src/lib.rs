@@ -6,5 +6,11 @@
 //! passes `rlm-egress`; every call reserves from `rlm-budget` first and goes
 //! through an `rlm-circuit` breaker.
 //!
-//! This crate is being built under its own issue; until then it exports
-//! nothing.
+//! Principal types:
+//!
+//! * [`provider::LlmProvider`] — the async model interface, with
+//!   [`provider::OpenAiProvider`], [`provider::AnthropicProvider`] and
+//!   [`provider::ReplayProvider`].
+
+pub mod provider;
+pub mod record;
