@@ -8,6 +8,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a CLI talks to a person
 
 mod config_cmd;
+mod doctor;
 mod exit;
 
 use std::path::PathBuf;
@@ -35,6 +36,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Diagnose this host: Docker, runtimes, gVisor probe, image, configuration.
+    Doctor(doctor::DoctorArgs),
     /// Show or check the configuration.
     Config {
         #[command(subcommand)]
@@ -68,6 +71,20 @@ fn init_tracing() {
         .try_init();
 }
 
+/// Runs an async subcommand on a fresh multi-threaded runtime.
+fn block_on(fut: impl std::future::Future<Output = i32>) -> i32 {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(fut),
+        Err(e) => {
+            eprintln!("rlm: cannot start the async runtime: {e}");
+            exit::USAGE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -85,6 +102,7 @@ fn main() -> ExitCode {
     let loader = cli.loader();
     let code = match &cli.command {
         Command::Config { command } => config_cmd::run(command, loader),
+        Command::Doctor(args) => block_on(doctor::run(args, loader)),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -166,7 +166,11 @@ impl SettingValue for Span {
 
     fn render(&self) -> String {
         let ms = self.0.as_millis();
-        if ms % 1000 == 0 {
+        if ms != 0 && ms % 3_600_000 == 0 {
+            format!("{}h", ms / 3_600_000)
+        } else if ms != 0 && ms % 60_000 == 0 {
+            format!("{}m", ms / 60_000)
+        } else if ms % 1000 == 0 {
             format!("{}s", ms / 1000)
         } else {
             format!("{ms}ms")
