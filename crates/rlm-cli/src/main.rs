@@ -9,6 +9,7 @@
 
 mod config_cmd;
 mod doctor;
+mod egress_cmd;
 mod exit;
 
 use std::path::PathBuf;
@@ -36,6 +37,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Filter text through the leak filter (secrets, encoded secrets, context echo).
+    Egress(egress_cmd::EgressArgs),
     /// Diagnose this host: Docker, runtimes, gVisor probe, image, configuration.
     Doctor(doctor::DoctorArgs),
     /// Show or check the configuration.
@@ -103,6 +106,7 @@ fn main() -> ExitCode {
     let code = match &cli.command {
         Command::Config { command } => config_cmd::run(command, loader),
         Command::Doctor(args) => block_on(doctor::run(args, loader)),
+        Command::Egress(args) => egress_cmd::run(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
