@@ -5,17 +5,28 @@
 //! narrow framed channel for host calls.
 
 mod choose;
+mod docker;
 mod error;
 mod hardening;
 pub mod host;
+mod hostcall;
 mod owner;
+mod protocol;
 mod reaper;
+mod session;
 
 pub use choose::{resolve_runtime, ChosenRuntime};
+pub use docker::DockerSandbox;
 pub use error::RuntimeError;
 pub use hardening::{CONTEXT_DIR_MOUNT, CONTEXT_MOUNT, SANDBOX_USER};
 pub use host::{host_kernel, DockerHost, ImageInfo, Probe, RuntimeInfo};
+pub use hostcall::{HostCallRegistry, HostCalls, NoHostCalls};
 pub use owner::{
     LABEL_BOOT_ID, LABEL_CREATED, LABEL_KIND, LABEL_OWNER_PID, LABEL_OWNER_START, LABEL_SESSION,
 };
+pub use protocol::PROTOCOL_VERSION;
 pub use reaper::{reap_orphans, ReapReport};
+pub use session::{
+    ExecOutcome, ExecRequest, ExecStatus, PyException, Sandbox, Session, SessionInfo,
+    SessionRequest,
+};

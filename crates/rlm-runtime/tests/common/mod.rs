@@ -20,3 +20,43 @@ pub async fn docker_or_skip(test: &str) -> Option<DockerHost> {
 
 /// The image the tests run.
 pub const IMAGE: &str = "rlm-sandbox:bookworm";
+
+use rlm_config::{Config, ConfigLoader};
+
+/// The maximum-profile defaults with extra settings.
+pub fn config(extra: &[(&str, &str)]) -> Config {
+    let mut l = ConfigLoader::new();
+    for (k, v) in extra {
+        l = l.flag(k, *v, k);
+    }
+    l.load().expect("config").config
+}
+
+/// A standard-profile configuration that uses runc.
+pub fn runc_config(extra: &[(&str, &str)]) -> Config {
+    let mut all = vec![
+        ("profile", "standard"),
+        ("sandbox.docker_runtime", "runc"),
+        ("sandbox.allow_unsafe_runtime", "true"),
+    ];
+    all.extend_from_slice(extra);
+    config(&all)
+}
+
+/// Containers labelled as rlm sessions whose session label starts with `prefix`-independent: all of this process.
+pub fn my_containers() -> Vec<String> {
+    let out = std::process::Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "-q",
+            "--filter",
+            &format!("label=org.rlm.owner-pid={}", std::process::id()),
+        ])
+        .output()
+        .expect("docker ps");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
