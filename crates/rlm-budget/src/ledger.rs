@@ -9,6 +9,7 @@
 //! CAS loop over several counters.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,11 @@ pub struct Budget {
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) node: usize,
     depth: u32,
+    /// This session's deadline and limit, copied from its node: fixed at
+    /// creation, so checking it needs neither the lock nor the clock when
+    /// there is none.
+    deadline: Option<(Instant, Duration)>,
+    started: Instant,
 }
 
 #[derive(Debug)]
@@ -44,7 +50,7 @@ struct State {
     nodes: Vec<Node>,
     /// Model name as given → index into `models`, so the hot path neither
     /// prices nor allocates once a model has been seen.
-    model_index: HashMap<String, usize>,
+    model_index: HashMap<String, usize, BuildHasherDefault<Fnv>>,
     models: Vec<ModelEntry>,
     overrun: bool,
 }
@@ -85,8 +91,6 @@ struct Node {
     used: Counters,
     iterations: u32,
     max_iterations: Option<u32>,
-    started: Instant,
-    deadline: Option<(Instant, Duration)>,
 }
 
 impl Budget {
@@ -110,11 +114,10 @@ impl Budget {
             used: Counters::default(),
             iterations: 0,
             max_iterations: limits.iterations_per_session,
-            started,
-            deadline: limits
-                .wall_time
-                .map(|w| (started.checked_add(w).unwrap_or(started), w)),
         };
+        let deadline = limits
+            .wall_time
+            .map(|w| (started.checked_add(w).unwrap_or(started), w));
         let state = State {
             nodes: vec![root],
             ..State::default()
@@ -128,6 +131,8 @@ impl Budget {
             }),
             node: 0,
             depth: 0,
+            deadline,
+            started,
         }
     }
 
@@ -173,7 +178,10 @@ impl Budget {
         prompt_tokens: u64,
         max_output_tokens: u64,
     ) -> Result<Reservation, BudgetError> {
-        self.reserve_at(model, prompt_tokens, max_output_tokens, Instant::now())
+        if self.deadline.is_some() {
+            self.check_deadline_at(Instant::now())?;
+        }
+        self.reserve_unchecked(model, prompt_tokens, max_output_tokens)
     }
 
     /// [`Budget::reserve`] with the clock read by the caller.
@@ -184,8 +192,17 @@ impl Budget {
         max_output_tokens: u64,
         now: Instant,
     ) -> Result<Reservation, BudgetError> {
+        self.check_deadline_at(now)?;
+        self.reserve_unchecked(model, prompt_tokens, max_output_tokens)
+    }
+
+    fn reserve_unchecked(
+        &self,
+        model: &str,
+        prompt_tokens: u64,
+        max_output_tokens: u64,
+    ) -> Result<Reservation, BudgetError> {
         let mut st = self.ledger.lock();
-        st.check_deadline(self.node, now)?;
         let (model_idx, price) = match st.model_index.get(model) {
             Some(&i) => (i, st.models[i].priced.price),
             None => {
@@ -299,8 +316,8 @@ impl Budget {
 
     /// [`Budget::begin_iteration`] with the clock read by the caller.
     pub fn begin_iteration_at(&self, now: Instant) -> Result<u32, BudgetError> {
+        self.check_deadline_at(now)?;
         let mut st = self.ledger.lock();
-        st.check_deadline(self.node, now)?;
         let node = &mut st.nodes[self.node];
         if let Some(max) = node.max_iterations {
             if node.iterations >= max {
@@ -321,7 +338,13 @@ impl Budget {
 
     /// [`Budget::check_deadline`] at a given instant.
     pub fn check_deadline_at(&self, now: Instant) -> Result<(), BudgetError> {
-        self.ledger.lock().check_deadline(self.node, now)
+        match self.deadline {
+            Some((deadline, limit)) if now >= deadline => Err(BudgetError::Deadline {
+                elapsed: now.saturating_duration_since(self.started),
+                limit,
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// Time left before this session's deadline (`None`: no deadline), to
@@ -332,9 +355,7 @@ impl Budget {
 
     /// [`Budget::remaining_time`] at a given instant.
     pub fn remaining_time_at(&self, now: Instant) -> Option<Duration> {
-        let st = self.ledger.lock();
-        st.nodes[self.node]
-            .deadline
+        self.deadline
             .map(|(d, _)| d.saturating_duration_since(now))
     }
 
@@ -362,15 +383,17 @@ impl Budget {
                 return Err(BudgetError::RecursionDepth { depth, limit });
             }
         }
-        let mut st = self.ledger.lock();
-        st.check_deadline(self.node, now)?;
-        let parent_deadline = st.nodes[self.node].deadline;
+        self.check_deadline_at(now)?;
+        let parent_deadline = self.deadline;
         let own_deadline = caps
             .wall_time
             .map(|w| (now.checked_add(w).unwrap_or(now), w));
-        let deadline = match (parent_deadline, own_deadline) {
-            (Some(p), Some(o)) => Some(if o.0 < p.0 { o } else { p }),
-            (p, o) => p.or(o),
+        // The earlier deadline wins; elapsed time in its message is
+        // counted from the start of whoever set it.
+        let (deadline, started) = match (parent_deadline, own_deadline) {
+            (Some(p), Some(o)) if o.0 < p.0 => (Some(o), now),
+            (Some(p), _) => (Some(p), self.started),
+            (None, o) => (o, now),
         };
         let node = Node {
             parent: Some(self.node),
@@ -386,9 +409,8 @@ impl Budget {
             max_iterations: caps
                 .iterations
                 .or(self.ledger.limits.iterations_per_session),
-            started: now,
-            deadline,
         };
+        let mut st = self.ledger.lock();
         let idx = st.nodes.len();
         st.nodes.push(node);
         drop(st);
@@ -397,6 +419,8 @@ impl Budget {
             ledger: Arc::clone(&self.ledger),
             node: idx,
             depth,
+            deadline,
+            started,
         })
     }
 
@@ -486,19 +510,6 @@ impl State {
                 depth: self.nodes[node].depth,
             },
         }
-    }
-
-    fn check_deadline(&self, node: usize, now: Instant) -> Result<(), BudgetError> {
-        let n = &self.nodes[node];
-        if let Some((deadline, limit)) = n.deadline {
-            if now >= deadline {
-                return Err(BudgetError::Deadline {
-                    elapsed: now.saturating_duration_since(n.started),
-                    limit,
-                });
-            }
-        }
-        Ok(())
     }
 
     fn check_fits(&self, mut node: usize, a: &Amounts) -> Result<(), BudgetError> {
@@ -599,4 +610,23 @@ fn exceeds(used: u64, reserved: u64, needed: u64, limit: u64) -> bool {
     used.checked_add(reserved)
         .and_then(|c| c.checked_add(needed))
         .is_none_or(|t| t > limit)
+}
+
+/// FNV-1a: model names are short, trusted keys (the caller's own config),
+/// so a DoS-resistant hasher buys nothing and costs a third of `reserve`.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }

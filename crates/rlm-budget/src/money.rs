@@ -129,6 +129,12 @@ impl From<rlm_config::Usd> for Money {
 /// Computed in `u128` so no real token count overflows; the result saturates
 /// at [`Money::MAX`].
 pub fn cost_of(tokens: u64, price_per_m: Money) -> Money {
+    // Same result as the u128 path below; taken when the product fits in
+    // u64 (every realistic call) because u128 division is a slow library
+    // routine and this runs several times per reserve/settle.
+    if let Some(product) = tokens.checked_mul(price_per_m.0) {
+        return Money(product.div_ceil(1_000_000));
+    }
     let product = u128::from(tokens) * u128::from(price_per_m.0);
     let micros = product.div_ceil(1_000_000);
     Money(u64::try_from(micros).unwrap_or(u64::MAX))
@@ -223,6 +229,12 @@ mod tests {
         assert_eq!(cost_of(1, p).micros(), 1); // 0.15 micros rounds up
         assert_eq!(cost_of(0, p), Money::ZERO);
         assert_eq!(cost_of(u64::MAX, Money::MAX), Money::MAX);
+        // Both paths agree at the boundary of the u64 fast path.
+        let big = Money::from_micros(1 << 40);
+        for t in [(1u64 << 24) - 1, 1 << 24, (1 << 24) + 1, 1 << 30] {
+            let exact = (u128::from(t) * (1u128 << 40)).div_ceil(1_000_000);
+            assert_eq!(u128::from(cost_of(t, big).micros()), exact);
+        }
     }
 
     #[test]
