@@ -3,7 +3,6 @@
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::container::LogOutput;
@@ -196,10 +195,6 @@ impl DockerSandbox {
         tracing::debug!(elapsed = ?t0.elapsed(), "sandbox booted");
         Ok(session)
     }
-
-    pub(crate) fn limits(&self) -> Limits {
-        self.limits
-    }
 }
 
 /// Checks that the sandbox user will be able to read `path`, and returns
@@ -344,5 +339,3 @@ impl Backend for DockerBackend {
     }
 }
 
-/// Shared handle used by the pool.
-pub(crate) type SharedSandbox = Arc<DockerSandbox>;

@@ -10,7 +10,9 @@ mod error;
 mod hardening;
 pub mod host;
 mod hostcall;
+mod local;
 mod owner;
+mod pool;
 mod protocol;
 mod reaper;
 mod session;
@@ -20,7 +22,9 @@ pub use docker::DockerSandbox;
 pub use error::RuntimeError;
 pub use hardening::{CONTEXT_DIR_MOUNT, CONTEXT_MOUNT, SANDBOX_USER};
 pub use host::{host_kernel, DockerHost, ImageInfo, Probe, RuntimeInfo};
+pub use local::LocalSandbox;
 pub use hostcall::{HostCallRegistry, HostCalls, NoHostCalls};
+pub use pool::WarmPool;
 pub use owner::{
     LABEL_BOOT_ID, LABEL_CREATED, LABEL_KIND, LABEL_OWNER_PID, LABEL_OWNER_START, LABEL_SESSION,
 };

@@ -133,6 +133,7 @@ impl FrameDecoder {
     }
 
     /// Bytes buffered but not yet decoded.
+    #[cfg(test)]
     pub(crate) fn pending(&self) -> usize {
         self.buf.len()
     }

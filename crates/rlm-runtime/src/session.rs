@@ -48,6 +48,15 @@ pub trait Session: Send {
     async fn close(self: Box<Self>);
 }
 
+impl std::fmt::Debug for dyn Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("info", self.info())
+            .field("alive", &self.is_alive())
+            .finish()
+    }
+}
+
 /// What a new session gets.
 #[derive(Clone)]
 pub struct SessionRequest {

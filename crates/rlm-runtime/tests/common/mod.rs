@@ -43,16 +43,27 @@ pub fn runc_config(extra: &[(&str, &str)]) -> Config {
     config(&all)
 }
 
-/// Containers labelled as rlm sessions whose session label starts with `prefix`-independent: all of this process.
+/// Full ids of the containers this test process owns.
 pub fn my_containers() -> Vec<String> {
+    my_containers_of_kind(None)
+}
+
+/// The same, only those of one kind (`session`, `pool`, `probe`).
+pub fn my_containers_of_kind(kind: Option<&str>) -> Vec<String> {
+    let mut args = vec![
+        "ps".to_string(),
+        "-a".to_string(),
+        "-q".to_string(),
+        "--no-trunc".to_string(),
+        "--filter".to_string(),
+        format!("label=org.rlm.owner-pid={}", std::process::id()),
+    ];
+    if let Some(k) = kind {
+        args.push("--filter".to_string());
+        args.push(format!("label=org.rlm.kind={k}"));
+    }
     let out = std::process::Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "-q",
-            "--filter",
-            &format!("label=org.rlm.owner-pid={}", std::process::id()),
-        ])
+        .args(&args)
         .output()
         .expect("docker ps");
     String::from_utf8_lossy(&out.stdout)
