@@ -34,6 +34,7 @@ pub mod prompt;
 pub mod provider;
 pub mod record;
 pub mod repl;
+pub mod sandbox;
 mod session;
 
 pub use error::{exit, RunError};
