@@ -1,5 +1,8 @@
 //! Reserve + settle, alone and with two threads.
 
+// criterion_main! generates an undocumented `main`.
+#![allow(missing_docs)]
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 

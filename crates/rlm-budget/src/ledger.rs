@@ -355,8 +355,7 @@ impl Budget {
 
     /// [`Budget::remaining_time`] at a given instant.
     pub fn remaining_time_at(&self, now: Instant) -> Option<Duration> {
-        self.deadline
-            .map(|(d, _)| d.saturating_duration_since(now))
+        self.deadline.map(|(d, _)| d.saturating_duration_since(now))
     }
 
     /// Money this session may still reserve: the least of what its own cap
@@ -619,7 +618,11 @@ struct Fnv(u64);
 
 impl Hasher for Fnv {
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for &b in bytes {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0100_0000_01b3);

@@ -16,7 +16,7 @@ pub const MICROS_PER_USD: u64 = 1_000_000;
 /// An amount of US dollars held exactly as integer micro-dollars.
 ///
 /// Serialises as the bare integer number of micro-dollars, so JSON reports
-/// stay exact; [`Money::to_string`] renders `$1.234567`.
+/// stay exact; its `Display` renders `$1.234567`.
 #[derive(
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]

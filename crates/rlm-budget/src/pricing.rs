@@ -391,8 +391,8 @@ impl PricingTable {
                 field,
                 reason,
             };
-            let input = Money::parse_usd(&e.input_cost_per_m.0)
-                .map_err(|r| bad("input_cost_per_m", r))?;
+            let input =
+                Money::parse_usd(&e.input_cost_per_m.0).map_err(|r| bad("input_cost_per_m", r))?;
             let output = Money::parse_usd(&e.output_cost_per_m.0)
                 .map_err(|r| bad("output_cost_per_m", r))?;
             let cached = match &e.cached_input_cost_per_m {
@@ -628,7 +628,10 @@ mod tests {
             priced_as(&t, "claude-3-5-sonnet-20241022"),
             "claude-3-5-sonnet"
         );
-        assert_eq!(priced_as(&t, "claude-3-7-sonnet-latest"), "claude-3-7-sonnet");
+        assert_eq!(
+            priced_as(&t, "claude-3-7-sonnet-latest"),
+            "claude-3-7-sonnet"
+        );
         assert_eq!(priced_as(&t, "claude-sonnet-4-20250514"), "claude-sonnet-4");
         assert_eq!(priced_as(&t, "claude-opus-4-1-20250805"), "claude-opus-4-1");
         assert_eq!(priced_as(&t, "claude-3.5-sonnet"), "claude-3-5-sonnet");
@@ -663,7 +666,10 @@ mod tests {
     #[test]
     fn suggests_close_names() {
         let err = PricingTable::builtin().lookup("gpt-4o-mnii").unwrap_err();
-        assert!(err.to_string().contains("did you mean 'gpt-4o-mini'"), "{err}");
+        assert!(
+            err.to_string().contains("did you mean 'gpt-4o-mini'"),
+            "{err}"
+        );
     }
 
     #[test]

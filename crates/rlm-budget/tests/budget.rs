@@ -41,7 +41,13 @@ fn refuses_a_call_whose_worst_case_does_not_fit() {
     let _a = b.reserve("m", 100, 200).unwrap(); // 500
     let _b = b.reserve("m", 100, 200).unwrap(); // 1000: exactly the limit
     let err = b.reserve("m", 1, 0).unwrap_err();
-    assert!(matches!(err, BudgetError::Cost { scope: Scope::Run, .. }));
+    assert!(matches!(
+        err,
+        BudgetError::Cost {
+            scope: Scope::Run,
+            ..
+        }
+    ));
     let msg = err.to_string();
     assert!(msg.contains("RLM_COST_LIMIT_USD"), "{msg}");
     assert!(msg.contains("$0.000001"), "{msg}");
@@ -96,7 +102,10 @@ fn children_draw_on_the_parents_budget() {
     let grandchild = child.child(ChildLimits::inherit()).unwrap();
     assert_eq!(grandchild.depth(), 2);
     let e = grandchild.child(ChildLimits::inherit()).unwrap_err();
-    assert!(matches!(e, BudgetError::RecursionDepth { depth: 3, limit: 2 }));
+    assert!(matches!(
+        e,
+        BudgetError::RecursionDepth { depth: 3, limit: 2 }
+    ));
     assert!(e.to_string().contains("RLM_MAX_RECURSION_DEPTH"));
 
     let held = grandchild.reserve("m", 400, 0).unwrap();
@@ -121,12 +130,23 @@ fn a_child_cap_binds_the_child_only() {
         .unwrap();
     let e = capped.reserve("m", 101, 0).unwrap_err();
     assert!(
-        matches!(e, BudgetError::Cost { scope: Scope::Child { depth: 1 }, .. }),
+        matches!(
+            e,
+            BudgetError::Cost {
+                scope: Scope::Child { depth: 1 },
+                ..
+            }
+        ),
         "{e}"
     );
     assert!(e.to_string().contains("ChildLimits"), "{e}");
-    capped.reserve("m", 100, 0).unwrap().settle(Usage::new(100, 0));
-    root.reserve("m", 900, 0).unwrap().settle(Usage::new(900, 0));
+    capped
+        .reserve("m", 100, 0)
+        .unwrap()
+        .settle(Usage::new(100, 0));
+    root.reserve("m", 900, 0)
+        .unwrap()
+        .settle(Usage::new(900, 0));
     assert_eq!(root.remaining_cost(), Some(Money::ZERO));
 }
 
@@ -272,8 +292,11 @@ fn pricing_path_from_config() {
     let p = b.price("local-llama").unwrap().price;
     assert_eq!(p, Price::per_m_micros(0, 10_000, None));
 
-    std::fs::write(&path, r#"{"models": {"x": {"input_cost_per_m": "1.2.3", "output_cost_per_m": 1}}}"#)
-        .unwrap();
+    std::fs::write(
+        &path,
+        r#"{"models": {"x": {"input_cost_per_m": "1.2.3", "output_cost_per_m": 1}}}"#,
+    )
+    .unwrap();
     let e = Budget::from_config(&cfg).unwrap_err();
     assert!(e.to_string().contains("input_cost_per_m"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);

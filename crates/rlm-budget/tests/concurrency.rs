@@ -10,11 +10,21 @@ use rlm_budget::{Budget, BudgetLimits, ChildLimits, Money, Price, PricingTable, 
 
 #[derive(Debug, Clone)]
 enum Op {
-    Reserve { prompt: u64, max_out: u64 },
+    Reserve {
+        prompt: u64,
+        max_out: u64,
+    },
     /// Settle the i-th held guard (mod count) at a fraction of what it holds.
-    Settle { i: usize, num: u64 },
-    Release { i: usize },
-    Drop { i: usize },
+    Settle {
+        i: usize,
+        num: u64,
+    },
+    Release {
+        i: usize,
+    },
+    Drop {
+        i: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -41,7 +51,10 @@ fn check(b: &Budget, child: &Budget) {
     assert!(r.spent + r.reserved <= Money::from_micros(COST), "{r:?}");
     assert!(r.llm_calls + r.calls_in_flight <= CALLS, "{r:?}");
     let c = child.session_report();
-    assert!(c.spent + c.reserved <= Money::from_micros(CHILD_COST), "{c:?}");
+    assert!(
+        c.spent + c.reserved <= Money::from_micros(CHILD_COST),
+        "{c:?}"
+    );
 }
 
 /// Runs one thread's ops on `b`; returns the sum of its settled charges.

@@ -150,12 +150,18 @@ mod tests {
 
     #[test]
     fn retry_after() {
-        assert_eq!(parse_retry_after_secs(" 12 "), Some(Duration::from_secs(12)));
+        assert_eq!(
+            parse_retry_after_secs(" 12 "),
+            Some(Duration::from_secs(12))
+        );
         assert_eq!(
             parse_retry_after_secs("1.5"),
             Some(Duration::from_millis(1500))
         );
-        assert_eq!(parse_retry_after_secs("Wed, 21 Oct 2015 07:28:00 GMT"), None);
+        assert_eq!(
+            parse_retry_after_secs("Wed, 21 Oct 2015 07:28:00 GMT"),
+            None
+        );
         assert_eq!(parse_retry_after_secs("-1"), None);
     }
 }

@@ -68,9 +68,7 @@ pub use classify::{
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use policy::{BreakerPolicy, PolicyError};
 pub use registry::{BreakerRegistry, DOCKER, FILESYSTEM, LLM};
-pub use retry::{
-    Decision, GiveUp, Jitter, Retry, RetryError, RetryPolicy, Sleeper, ThreadSleeper,
-};
+pub use retry::{Decision, GiveUp, Jitter, Retry, RetryError, RetryPolicy, Sleeper, ThreadSleeper};
 pub use state::{BreakerSnapshot, State, TripReason};
 
 /// The README's examples, compiled and run as doctests.

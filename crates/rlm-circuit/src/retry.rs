@@ -458,7 +458,10 @@ mod tests {
     fn jitter_stays_in_range() {
         let mut rng = fastrand::Rng::with_seed(7);
         for j in [Jitter::Full, Jitter::Equal] {
-            let p = RetryPolicy { jitter: j, ..exact() };
+            let p = RetryPolicy {
+                jitter: j,
+                ..exact()
+            };
             for _ in 0..100 {
                 let d = p.next_delay_with(2, None, &mut rng).unwrap();
                 assert!(d <= Duration::from_millis(200));

@@ -28,16 +28,18 @@ fn policy() -> BreakerPolicy {
 
 fn breaker(p: BreakerPolicy) -> (Arc<ManualClock>, CircuitBreaker) {
     let clock = Arc::new(ManualClock::new());
-    let b = CircuitBreaker::with_clock("llm", p, clock.clone()).unwrap();
+    let b = CircuitBreaker::with_clock("llm", p, clock.clone()).expect("valid policy");
     (clock, b)
 }
 
 fn fail(b: &CircuitBreaker) {
-    b.try_acquire().unwrap().record(Outcome::Transient, MS);
+    b.try_acquire()
+        .expect("admitted")
+        .record(Outcome::Transient, MS);
 }
 
 fn ok(b: &CircuitBreaker) {
-    b.try_acquire().unwrap().record(Outcome::Success, MS);
+    b.try_acquire().expect("admitted").record(Outcome::Success, MS);
 }
 
 #[test]
@@ -194,7 +196,10 @@ fn jitter_shortens_open_time_within_bounds() {
         fail(&b);
     }
     let d = b.try_acquire().unwrap_err().retry_after().unwrap();
-    assert!(d >= Duration::from_secs(5) && d <= Duration::from_secs(10), "{d:?}");
+    assert!(
+        d >= Duration::from_secs(5) && d <= Duration::from_secs(10),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -237,7 +242,11 @@ fn operator_states() {
         b.try_acquire().unwrap_err(),
         Rejected::ForcedOpen { .. }
     ));
-    assert!(b.try_acquire().unwrap_err().to_string().contains("operator"));
+    assert!(b
+        .try_acquire()
+        .unwrap_err()
+        .to_string()
+        .contains("operator"));
     b.disable();
     for _ in 0..50 {
         fail(&b);
@@ -300,7 +309,10 @@ fn registry_from_config() {
     let mut bad = cfg.circuit.clone();
     bad.docker.min_calls = 100;
     let e = BreakerRegistry::from_config(&bad).unwrap_err();
-    assert!(e.to_string().contains("RLM_CIRCUIT_DOCKER_MIN_CALLS"), "{e}");
+    assert!(
+        e.to_string().contains("RLM_CIRCUIT_DOCKER_MIN_CALLS"),
+        "{e}"
+    );
 }
 
 fn exact_retry() -> RetryPolicy {

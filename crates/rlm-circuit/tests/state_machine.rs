@@ -11,9 +11,17 @@ use rlm_circuit::{BreakerPolicy, CircuitBreaker, ManualClock, Outcome, Permit, S
 #[derive(Debug, Clone)]
 enum Op {
     Acquire,
-    Record { i: usize, outcome: Outcome, slow: bool },
-    Drop { i: usize },
-    Advance { ms: u64 },
+    Record {
+        i: usize,
+        outcome: Outcome,
+        slow: bool,
+    },
+    Drop {
+        i: usize,
+    },
+    Advance {
+        ms: u64,
+    },
     ForceOpen,
     Disable,
     Reset,
@@ -152,14 +160,17 @@ fn threads_never_hold_more_than_n_probes() {
             )
             .unwrap(),
         );
-        b.try_acquire().unwrap().record(Outcome::Transient, Duration::ZERO);
+        b.try_acquire()
+            .unwrap()
+            .record(Outcome::Transient, Duration::ZERO);
         clock.advance(Duration::from_secs(30));
         let held = Arc::new(AtomicU32::new(0));
         let max = Arc::new(AtomicU32::new(0));
         let barrier = Arc::new(Barrier::new(4));
         let handles: Vec<_> = (0..4)
             .map(|_| {
-                let (b, held, max, barrier) = (b.clone(), held.clone(), max.clone(), barrier.clone());
+                let (b, held, max, barrier) =
+                    (b.clone(), held.clone(), max.clone(), barrier.clone());
                 std::thread::spawn(move || {
                     barrier.wait();
                     for _ in 0..2_000 {
