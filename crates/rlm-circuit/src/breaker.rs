@@ -8,7 +8,7 @@
 //! closed and ends while half-open) cannot be mistaken for a probe's.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -33,6 +33,11 @@ pub struct CircuitBreaker {
     clock: Arc<dyn Clock>,
     /// State tag (low bits) and generation: read without the lock.
     published: AtomicU64,
+    /// Successes of the current closed episode not yet folded into the
+    /// counters. A success in the closed state only bumps this (no lock);
+    /// the next locked operation applies them before anything else, so a
+    /// thread's success still resets its own run of failures in order.
+    pending_successes: AtomicU32,
     inner: Mutex<Inner>,
 }
 
@@ -143,6 +148,7 @@ impl Permit<'_> {
 
     /// Records the call's outcome and how long it took (a success slower
     /// than the policy's `slow_call` counts as a failure).
+    #[inline]
     pub fn record(mut self, outcome: Outcome, elapsed: Duration) {
         self.done = true;
         self.breaker
@@ -205,6 +211,7 @@ impl CircuitBreaker {
             policy,
             clock,
             published: AtomicU64::new(State::Closed.tag()),
+            pending_successes: AtomicU32::new(0),
         }
     }
 
@@ -309,12 +316,36 @@ impl CircuitBreaker {
         }
     }
 
+    #[inline]
     fn record(&self, generation: u64, probe: bool, outcome: Outcome, elapsed: Duration) {
         let outcome = match outcome {
             Outcome::Success if self.policy.is_slow(elapsed) => Outcome::Transient,
             o => o,
         };
+        if outcome == Outcome::Success && !probe {
+            let word = self.published.load(Ordering::Acquire);
+            if word == (generation << TAG_BITS) | State::Closed.tag() {
+                self.pending_successes.fetch_add(1, Ordering::AcqRel);
+                return;
+            }
+        }
+        self.record_locked(generation, probe, outcome);
+    }
+
+    /// Folds the lock-free successes into the counters.
+    fn drain_successes(&self, g: &mut Inner) {
+        let n = self.pending_successes.swap(0, Ordering::AcqRel);
+        if n > 0 && g.state == State::Closed {
+            g.consecutive_failures = 0;
+            for _ in 0..n.min(self.policy.window_size) {
+                g.window.push(false);
+            }
+        }
+    }
+
+    fn record_locked(&self, generation: u64, probe: bool, outcome: Outcome) {
         let mut g = self.lock();
+        self.drain_successes(&mut g);
         if g.generation != generation {
             // The breaker changed state since this call was admitted: its
             // outcome describes a past episode and must not steer this one.
@@ -399,6 +430,9 @@ impl CircuitBreaker {
     /// publishes it with a new generation.
     fn transition(&self, g: &mut Inner, to: State) {
         let from = g.state;
+        // Successes counted for the episode that ends are folded in (or
+        // dropped when it was not a closed one) before the state changes.
+        self.drain_successes(g);
         g.state = to;
         g.generation = g.generation.wrapping_add(1) & (u64::MAX >> TAG_BITS);
         g.probes_in_flight = 0;
@@ -453,7 +487,8 @@ impl CircuitBreaker {
     /// A consistent view of the breaker.
     pub fn snapshot(&self) -> BreakerSnapshot {
         let now = self.clock.now();
-        let g = self.lock();
+        let mut g = self.lock();
+        self.drain_successes(&mut g);
         BreakerSnapshot {
             name: self.name.to_string(),
             state: g.state,

@@ -39,7 +39,9 @@ fn fail(b: &CircuitBreaker) {
 }
 
 fn ok(b: &CircuitBreaker) {
-    b.try_acquire().expect("admitted").record(Outcome::Success, MS);
+    b.try_acquire()
+        .expect("admitted")
+        .record(Outcome::Success, MS);
 }
 
 #[test]

@@ -194,3 +194,59 @@ fn threads_never_hold_more_than_n_probes() {
         assert_eq!(b.state(), State::Closed);
     }
 }
+
+/// Threads recording mixed outcomes on a closed breaker (lock-free
+/// successes racing locked failures) leave consistent counters, and enough
+/// failures in a row still trip it.
+#[test]
+fn concurrent_mixed_outcomes_stay_consistent() {
+    let clock = Arc::new(ManualClock::new());
+    let b = Arc::new(
+        CircuitBreaker::with_clock(
+            "dep",
+            BreakerPolicy {
+                failure_threshold: 0,
+                window_size: 16,
+                min_calls: 16,
+                failure_rate: 1.0,
+                ..BreakerPolicy::default()
+            },
+            clock,
+        )
+        .expect("valid policy"),
+    );
+    let handles: Vec<_> = (0..2)
+        .map(|t| {
+            let b = b.clone();
+            std::thread::spawn(move || {
+                for i in 0..5_000u32 {
+                    if let Ok(p) = b.try_acquire() {
+                        let o = if (i + t) % 3 == 0 {
+                            Outcome::Transient
+                        } else {
+                            Outcome::Success
+                        };
+                        p.record(o, Duration::ZERO);
+                    }
+                    if i % 97 == 0 {
+                        let s = b.snapshot();
+                        assert!(
+                            s.window_calls <= 16 && s.window_failures <= s.window_calls,
+                            "{s:?}"
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("thread");
+    }
+    assert_eq!(b.state(), State::Closed);
+    for _ in 0..16 {
+        b.try_acquire()
+            .expect("closed")
+            .record(Outcome::Transient, Duration::ZERO);
+    }
+    assert_eq!(b.state(), State::Open);
+}
