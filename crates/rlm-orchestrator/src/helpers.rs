@@ -294,7 +294,8 @@ impl Helpers {
         };
         self.record(name, preview(&answer));
         self.state.set_final(answer);
-        Ok(Value::String("answer recorded".into()))
+        // None: a trailing `FINAL(...)` expression prints nothing.
+        Ok(Value::Null)
     }
 }
 
