@@ -32,6 +32,19 @@ fn uncontended(c: &mut Criterion) {
             black_box(r.settle(Usage::new(900, 100)))
         })
     });
+    // Without a wall-clock limit `reserve` skips its one clock read.
+    let no_deadline = Budget::new(
+        BudgetLimits::unlimited().with_cost(Money::from_usd(1_000_000_000)),
+        PricingTable::builtin(),
+    );
+    c.bench_function("reserve + settle, no deadline", |bench| {
+        bench.iter(|| {
+            let r = no_deadline
+                .reserve(black_box("gpt-4o-mini"), 1_000, 500)
+                .expect("within limits");
+            black_box(r.settle(Usage::new(900, 100)))
+        })
+    });
     c.bench_function("reserve + drop (release)", |bench| {
         bench.iter(|| {
             drop(
