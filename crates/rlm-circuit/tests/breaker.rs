@@ -462,3 +462,13 @@ impl NowPlus for Arc<ManualClock> {
         self.now() + d
     }
 }
+
+#[test]
+fn permits_and_breakers_cross_threads() {
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+    send::<rlm_circuit::Permit<'static>>();
+    sync::<CircuitBreaker>();
+    send::<CircuitBreaker>();
+    sync::<BreakerRegistry>();
+}
