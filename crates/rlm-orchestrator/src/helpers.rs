@@ -56,7 +56,12 @@ fn answer_text(v: &Value) -> String {
 
 fn preview(s: &str) -> String {
     let cut: String = s.chars().take(80).collect();
-    format!("{} bytes: {:?}{}", s.len(), cut, if s.chars().count() > 80 { "…" } else { "" })
+    format!(
+        "{} bytes: {:?}{}",
+        s.len(),
+        cut,
+        if s.chars().count() > 80 { "…" } else { "" }
+    )
 }
 
 impl Helpers {
@@ -198,7 +203,13 @@ impl Helpers {
         };
         self.record(
             "rlm_query",
-            format!("prompt {}; context {}", preview(&prompt), context.as_ref().map_or("inherited".into(), |c| format!("{} bytes", c.len()))),
+            format!(
+                "prompt {}; context {}",
+                preview(&prompt),
+                context
+                    .as_ref()
+                    .map_or("inherited".into(), |c| format!("{} bytes", c.len()))
+            ),
         );
         if let Some(stop) = st.stopped() {
             return Err(format!("refused: {stop}"));
@@ -279,19 +290,23 @@ impl Helpers {
     }
 
     fn final_answer(&self, name: &str, payload: &Value) -> Result<Value, String> {
-        let answer = if name == "FINAL_VAR" {
-            // The agent sends the variable's value along; its absence means
-            // the name was not a str.
-            match payload.get("value") {
-                Some(v) => answer_text(v),
-                None => return Err("FINAL_VAR: pass the variable's name as a str, e.g. FINAL_VAR(\"result\")".into()),
-            }
-        } else {
-            match arg(payload, 0, "answer") {
-                Some(v) => answer_text(v),
-                None => return Err("FINAL: missing the answer".into()),
-            }
-        };
+        let answer =
+            if name == "FINAL_VAR" {
+                // The agent sends the variable's value along; its absence means
+                // the name was not a str.
+                match payload.get("value") {
+                    Some(v) => answer_text(v),
+                    None => return Err(
+                        "FINAL_VAR: pass the variable's name as a str, e.g. FINAL_VAR(\"result\")"
+                            .into(),
+                    ),
+                }
+            } else {
+                match arg(payload, 0, "answer") {
+                    Some(v) => answer_text(v),
+                    None => return Err("FINAL: missing the answer".into()),
+                }
+            };
         self.record(name, preview(&answer));
         self.state.set_final(answer);
         // None: a trailing `FINAL(...)` expression prints nothing.

@@ -39,5 +39,6 @@ mod session;
 
 pub use error::{exit, RunError};
 pub use orchestrator::{
-    Approver, ContextInput, Orchestrator, OrchestratorBuilder, Progress, ProgressFn, RunReport, RunRequest, Settings,
+    Approver, ContextInput, Orchestrator, OrchestratorBuilder, Progress, ProgressFn, RunReport,
+    RunRequest, Settings,
 };

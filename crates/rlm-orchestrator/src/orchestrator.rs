@@ -78,12 +78,17 @@ impl Shared {
                 EgressMode::Redact => Mode::Redact,
                 EgressMode::Block => Mode::Block,
             })
-            .max_output_bytes(Some(usize::try_from(e.max_stdout_bytes.bytes()).unwrap_or(usize::MAX).max(64)))
+            .max_output_bytes(Some(
+                usize::try_from(e.max_stdout_bytes.bytes())
+                    .unwrap_or(usize::MAX)
+                    .max(64),
+            ))
             .entropy_threshold(e.entropy_threshold)
     }
 
     pub(crate) fn context_index(&self, data: &[u8]) -> Arc<ContextIndex> {
-        let echo = usize::try_from(self.settings.egress.max_context_echo.bytes()).unwrap_or(usize::MAX);
+        let echo =
+            usize::try_from(self.settings.egress.max_context_echo.bytes()).unwrap_or(usize::MAX);
         Arc::new(ContextIndex::new(data.to_vec(), echo))
     }
 }
@@ -148,13 +153,22 @@ pub struct RunRequest {
 impl RunRequest {
     /// A request with no records, approval or progress.
     pub fn new(query: impl Into<String>, context: ContextInput) -> RunRequest {
-        RunRequest { query: query.into(), context, recorder: Recorder::none(), approver: None, progress: None }
+        RunRequest {
+            query: query.into(),
+            context,
+            recorder: Recorder::none(),
+            approver: None,
+            progress: None,
+        }
     }
 }
 
 impl fmt::Debug for RunRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RunRequest").field("query", &self.query).field("context", &self.context).finish_non_exhaustive()
+        f.debug_struct("RunRequest")
+            .field("query", &self.query)
+            .field("context", &self.context)
+            .finish_non_exhaustive()
     }
 }
 
@@ -212,7 +226,9 @@ pub struct OrchestratorBuilder {
 
 impl fmt::Debug for OrchestratorBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OrchestratorBuilder").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("OrchestratorBuilder")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -261,7 +277,12 @@ impl OrchestratorBuilder {
             .entropy_threshold(self.settings.egress.entropy_threshold)
             .build()
             .map_err(|e| RunError::Config(format!("egress filter: {e}")))?;
-        let caller = Caller { provider: self.provider, breaker, retry: self.retry, max_tokens: self.settings.max_tokens };
+        let caller = Caller {
+            provider: self.provider,
+            breaker,
+            retry: self.retry,
+            max_tokens: self.settings.max_tokens,
+        };
         Ok(Orchestrator {
             shared: Arc::new(Shared {
                 settings: self.settings,
@@ -290,7 +311,8 @@ impl Orchestrator {
         provider: Arc<dyn LlmProvider>,
         repls: Arc<dyn ReplFactory>,
     ) -> Result<OrchestratorBuilder, RunError> {
-        let pricing = PricingTable::from_config(&config.budget).map_err(|e| RunError::Config(e.to_string()))?;
+        let pricing = PricingTable::from_config(&config.budget)
+            .map_err(|e| RunError::Config(e.to_string()))?;
         let breaker_policy = BreakerPolicy::from(&config.circuit.llm);
         Ok(OrchestratorBuilder {
             settings: Settings::from_config(config),
@@ -311,9 +333,23 @@ impl Orchestrator {
     /// Runs one query to its answer or to the limit that stops it.
     pub async fn run(&self, request: RunRequest) -> RunReport {
         let started = Instant::now();
-        let budget = Budget::new(self.shared.settings.limits.clone(), self.shared.pricing.clone());
-        let RunRequest { query, context, recorder, approver, progress } = request;
-        let run = Arc::new(RunCtx { shared: Arc::clone(&self.shared), recorder: recorder.clone(), approver, progress });
+        let budget = Budget::new(
+            self.shared.settings.limits.clone(),
+            self.shared.pricing.clone(),
+        );
+        let RunRequest {
+            query,
+            context,
+            recorder,
+            approver,
+            progress,
+        } = request;
+        let run = Arc::new(RunCtx {
+            shared: Arc::clone(&self.shared),
+            recorder: recorder.clone(),
+            approver,
+            progress,
+        });
         let (outcome, iterations) = match self.start(&run, &budget, &query, context).await {
             Ok((done, _)) => (Ok(done.answer), done.iterations),
             Err(e) => (Err(e), budget.session_report().iterations),
@@ -329,7 +365,12 @@ impl Orchestrator {
             output_tokens: report.output_tokens,
             llm_calls: report.llm_calls,
         });
-        RunReport { outcome, iterations, budget: report, elapsed: started.elapsed() }
+        RunReport {
+            outcome,
+            iterations,
+            budget: report,
+            elapsed: started.elapsed(),
+        }
     }
 
     async fn start(
@@ -342,8 +383,9 @@ impl Orchestrator {
         let (data, path, file) = match context {
             ContextInput::None => (Vec::new(), None, None),
             ContextInput::File(p) => {
-                let data = std::fs::read(&p)
-                    .map_err(|e| RunError::Config(format!("cannot read the context {}: {e}", p.display())))?;
+                let data = std::fs::read(&p).map_err(|e| {
+                    RunError::Config(format!("cannot read the context {}: {e}", p.display()))
+                })?;
                 // The sandbox mounts by absolute path.
                 let abs = std::fs::canonicalize(&p).unwrap_or(p);
                 (data, Some(abs), None)
@@ -370,7 +412,9 @@ impl Orchestrator {
             context_index: self.shared.context_index(&data),
             context_path: path,
             context_file: file,
-            disclosure: Arc::new(DisclosureBudget::new(settings.egress.disclosure_budget.bytes())),
+            disclosure: Arc::new(DisclosureBudget::new(
+                settings.egress.disclosure_budget.bytes(),
+            )),
             shape,
         };
         drop(data);

@@ -27,7 +27,10 @@ pub enum BareFinal {
 /// The info strings that mark runnable code.
 fn is_code_lang(info: &str) -> bool {
     let lang = info.split_whitespace().next().unwrap_or("");
-    matches!(lang.to_ascii_lowercase().as_str(), "repl" | "python" | "py" | "python3")
+    matches!(
+        lang.to_ascii_lowercase().as_str(),
+        "repl" | "python" | "py" | "python3"
+    )
 }
 
 /// A fence line: up to three spaces, then three or more backticks. Returns
@@ -86,7 +89,10 @@ pub fn parse_reply(reply: &str) -> ParsedReply {
 /// sentence is not one.
 fn bare_final(line: &str) -> Option<BareFinal> {
     let t = line.trim();
-    if let Some(inner) = t.strip_prefix("FINAL_VAR(").and_then(|r| r.strip_suffix(')')) {
+    if let Some(inner) = t
+        .strip_prefix("FINAL_VAR(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
         let name = unquote(inner.trim());
         let valid = !name.is_empty()
             && name.chars().all(|c| c == '_' || c.is_alphanumeric())
@@ -115,7 +121,10 @@ mod tests {
     #[test]
     fn takes_repl_and_python_blocks_only() {
         let r = parse_reply("Look:\n```repl\nx = 1\nprint(x)\n```\ntext\n```python\ny=2\n```\n```bash\nrm -rf /\n```\n```\nplain\n```");
-        assert_eq!(r.code, vec!["x = 1\nprint(x)".to_string(), "y=2".to_string()]);
+        assert_eq!(
+            r.code,
+            vec!["x = 1\nprint(x)".to_string(), "y=2".to_string()]
+        );
         assert!(!r.unclosed);
         assert_eq!(r.bare_final, None);
     }
@@ -129,9 +138,18 @@ mod tests {
 
     #[test]
     fn bare_final_lines() {
-        assert_eq!(parse_reply("done\nFINAL(Paris)\n").bare_final, Some(BareFinal::Answer("Paris".into())));
-        assert_eq!(parse_reply("  FINAL(\"a b\")  ").bare_final, Some(BareFinal::Answer("a b".into())));
-        assert_eq!(parse_reply("FINAL_VAR(result)").bare_final, Some(BareFinal::Var("result".into())));
+        assert_eq!(
+            parse_reply("done\nFINAL(Paris)\n").bare_final,
+            Some(BareFinal::Answer("Paris".into()))
+        );
+        assert_eq!(
+            parse_reply("  FINAL(\"a b\")  ").bare_final,
+            Some(BareFinal::Answer("a b".into()))
+        );
+        assert_eq!(
+            parse_reply("FINAL_VAR(result)").bare_final,
+            Some(BareFinal::Var("result".into()))
+        );
         assert_eq!(parse_reply("FINAL_VAR(x); rm").bare_final, None);
         assert_eq!(parse_reply("FINAL_VAR(1x)").bare_final, None);
         assert_eq!(parse_reply("FINAL()").bare_final, None);
@@ -152,7 +170,18 @@ mod tests {
 
     #[test]
     fn never_panics_on_odd_text() {
-        for s in ["", "`", "``", "```", "```repl", "\u{feff}```repl\n```", "FINAL(", "FINAL_VAR()", "é```repl\n\u{0}\n```", "```\n```repl\n"] {
+        for s in [
+            "",
+            "`",
+            "``",
+            "```",
+            "```repl",
+            "\u{feff}```repl\n```",
+            "FINAL(",
+            "FINAL_VAR()",
+            "é```repl\n\u{0}\n```",
+            "```\n```repl\n",
+        ] {
             let _ = parse_reply(s);
         }
     }

@@ -33,12 +33,21 @@ impl ContextShape {
             _ if first_line.iter().filter(|&&b| b == b',').count() >= 2 => "CSV-like text",
             _ => "text",
         };
-        ContextShape { bytes: data.len() as u64, lines, format }
+        ContextShape {
+            bytes: data.len() as u64,
+            lines,
+            format,
+        }
     }
 }
 
 /// The system prompt of a session.
-pub fn system_prompt(shape: &ContextShape, depth: u32, max_depth: u32, max_iterations: u32) -> String {
+pub fn system_prompt(
+    shape: &ContextShape,
+    depth: u32,
+    max_depth: u32,
+    max_iterations: u32,
+) -> String {
     let recursion = if depth < max_depth {
         "- `rlm_query(prompt, context=None) -> str`: starts a child RLM session (its own REPL) on `prompt`, \
          over `context` (a str) or, when omitted, over this same context; it returns the child's final answer. \
@@ -82,7 +91,9 @@ pub fn turn_message(turn: u32, max_turns: u32, query: &str, previous: Option<&st
         s.push_str(p);
         s.push_str("\n\n");
     }
-    s.push_str(&format!("Turn {turn} of {max_turns}. The question: {query}\n"));
+    s.push_str(&format!(
+        "Turn {turn} of {max_turns}. The question: {query}\n"
+    ));
     if turn == max_turns {
         s.push_str("This is your last turn: call FINAL with your best answer now.\n");
     } else {
@@ -117,7 +128,10 @@ mod tests {
     #[test]
     fn shapes() {
         assert_eq!(ContextShape::of(b"").format, "empty");
-        assert_eq!(ContextShape::of(b"{\"a\":1}\n{\"a\":2}\n").format, "JSON lines");
+        assert_eq!(
+            ContextShape::of(b"{\"a\":1}\n{\"a\":2}\n").format,
+            "JSON lines"
+        );
         assert_eq!(ContextShape::of(b"[1,2]").format, "JSON");
         assert_eq!(ContextShape::of(b"a,b,c\n1,2,3").lines, 2);
         assert_eq!(ContextShape::of(b"hello\nworld\n").lines, 2);
@@ -126,7 +140,14 @@ mod tests {
     #[test]
     fn prompt_mentions_helpers_and_size() {
         let p = system_prompt(&ContextShape::of(b"abc"), 0, 1, 5);
-        for needle in ["3 bytes", "llm_query", "llm_query_batched", "rlm_query", "FINAL_VAR", "```repl"] {
+        for needle in [
+            "3 bytes",
+            "llm_query",
+            "llm_query_batched",
+            "rlm_query",
+            "FINAL_VAR",
+            "```repl",
+        ] {
             assert!(p.contains(needle), "{needle}");
         }
         assert!(turn_message(5, 5, "q", None).contains("last turn"));

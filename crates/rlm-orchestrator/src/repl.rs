@@ -15,7 +15,13 @@ use serde_json::Value;
 
 /// The helpers sandbox code may call; each is a host call answered by the
 /// session's [`HostHandler`].
-pub const HOST_FUNCTIONS: [&str; 5] = ["llm_query", "llm_query_batched", "rlm_query", "FINAL", "FINAL_VAR"];
+pub const HOST_FUNCTIONS: [&str; 5] = [
+    "llm_query",
+    "llm_query_batched",
+    "rlm_query",
+    "FINAL",
+    "FINAL_VAR",
+];
 
 /// Answers host calls from sandbox code. `payload` is what the sandbox
 /// sent — `{"args": [...], "kwargs": {...}}`, plus `"value"` for

@@ -10,7 +10,9 @@ use rlm_runtime::{ExecRequest, ExecStatus, HostCalls, Sandbox, Session, SessionR
 use serde_json::Value;
 
 use crate::error::RunError;
-use crate::repl::{CellOutput, HostHandler, Repl, ReplError, ReplFactory, ReplSpec, HOST_FUNCTIONS};
+use crate::repl::{
+    CellOutput, HostHandler, Repl, ReplError, ReplFactory, ReplSpec, HOST_FUNCTIONS,
+};
 
 /// Starts REPLs as rlm-runtime sessions.
 #[derive(Clone)]
@@ -34,8 +36,14 @@ impl RuntimeRepls {
     /// local execution under the development profile.
     pub async fn from_config(config: &Config) -> Result<RuntimeRepls, RunError> {
         let sandbox: Arc<dyn Sandbox> = match config.sandbox.execution_mode {
-            ExecutionMode::Docker => Arc::new(rlm_runtime::DockerSandbox::new(config).await.map_err(runtime_error)?),
-            ExecutionMode::Local => Arc::new(rlm_runtime::LocalSandbox::new(config).map_err(runtime_error)?),
+            ExecutionMode::Docker => Arc::new(
+                rlm_runtime::DockerSandbox::new(config)
+                    .await
+                    .map_err(runtime_error)?,
+            ),
+            ExecutionMode::Local => {
+                Arc::new(rlm_runtime::LocalSandbox::new(config).map_err(runtime_error)?)
+            }
         };
         Ok(RuntimeRepls::new(sandbox))
     }
@@ -83,7 +91,11 @@ impl ReplFactory for RuntimeRepls {
                 }
             })?;
             tracing::info!(session = %spec.session, sandbox = %session.info().id, runtime = %session.info().runtime, "sandbox session started");
-            let repl: Box<dyn Repl> = Box::new(RuntimeRepl { sandbox: Arc::clone(&self.sandbox), request, session: Some(session) });
+            let repl: Box<dyn Repl> = Box::new(RuntimeRepl {
+                sandbox: Arc::clone(&self.sandbox),
+                request,
+                session: Some(session),
+            });
             Ok(repl)
         })
     }
@@ -101,14 +113,21 @@ impl Repl for RuntimeRepl {
                 if let Some(old) = self.session.take() {
                     old.close().await;
                 }
-                let fresh = self.sandbox.start(self.request.clone()).await.map_err(|e| ReplError::Failed(e.to_string()))?;
+                let fresh = self
+                    .sandbox
+                    .start(self.request.clone())
+                    .await
+                    .map_err(|e| ReplError::Failed(e.to_string()))?;
                 self.session = Some(fresh);
                 note.push_str("[the previous sandbox died; a new one was started and earlier variables are lost]\n");
             }
             let Some(session) = self.session.as_mut() else {
                 return Err(ReplError::Failed("no session".into()));
             };
-            let out = session.exec(ExecRequest::new(code)).await.map_err(|e| ReplError::Failed(e.to_string()))?;
+            let out = session
+                .exec(ExecRequest::new(code))
+                .await
+                .map_err(|e| ReplError::Failed(e.to_string()))?;
             let mut stdout = note;
             stdout.push_str(&out.stdout);
             if out.stdout_truncated {
@@ -128,15 +147,27 @@ impl Repl for RuntimeRepl {
             let timed_out = matches!(out.status, ExecStatus::TimedOut { .. });
             match out.status {
                 ExecStatus::OutOfMemory => {
-                    error.get_or_insert_with(|| "MemoryError: the sandbox ran out of memory and was stopped".into());
+                    error.get_or_insert_with(|| {
+                        "MemoryError: the sandbox ran out of memory and was stopped".into()
+                    });
                 }
                 ExecStatus::Died { exit_code } => {
-                    error.get_or_insert_with(|| format!("the sandbox process died (exit status {exit_code:?})"));
+                    error.get_or_insert_with(|| {
+                        format!("the sandbox process died (exit status {exit_code:?})")
+                    });
                 }
-                ExecStatus::Exited { code } if error.is_none() => error = Some(format!("SystemExit: {code}")),
+                ExecStatus::Exited { code } if error.is_none() => {
+                    error = Some(format!("SystemExit: {code}"))
+                }
                 _ => {}
             }
-            Ok(CellOutput { stdout, stderr, error, timed_out, duration: out.duration })
+            Ok(CellOutput {
+                stdout,
+                stderr,
+                error,
+                timed_out,
+                duration: out.duration,
+            })
         })
     }
 

@@ -95,7 +95,10 @@ impl SessionState {
     }
 
     pub(crate) fn key(&self, index: u64) -> CallKey {
-        CallKey { session: self.path.clone(), index }
+        CallKey {
+            session: self.path.clone(),
+            index,
+        }
     }
 
     pub(crate) fn next_child(&self) -> u64 {
@@ -111,11 +114,17 @@ impl SessionState {
     }
 
     fn take_final(&self) -> Option<String> {
-        self.final_answer.lock().unwrap_or_else(|p| p.into_inner()).take()
+        self.final_answer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     fn has_final(&self) -> bool {
-        self.final_answer.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+        self.final_answer
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// Makes a fatal condition (budget spent, deadline passed) sticky: every
@@ -152,7 +161,12 @@ impl SessionState {
         }
     }
 
-    pub(crate) fn record_findings(&self, channel: &str, findings: &[rlm_egress::Finding], blocked: bool) {
+    pub(crate) fn record_findings(
+        &self,
+        channel: &str,
+        findings: &[rlm_egress::Finding],
+        blocked: bool,
+    ) {
         let list: Vec<serde_json::Value> = findings
             .iter()
             .map(|f| json!({"detector": f.detector, "rule": f.rule, "confidence": f.confidence.as_str(), "len": f.len()}))
@@ -191,41 +205,67 @@ fn call_failure_to_run_error(f: CallFailure) -> RunError {
 }
 
 /// Runs a session to its answer: starts its sandbox, loops, closes it.
-pub(crate) fn run_session(state: Arc<SessionState>, query: String) -> BoxFuture<'static, Result<SessionDone, RunError>> {
+pub(crate) fn run_session(
+    state: Arc<SessionState>,
+    query: String,
+) -> BoxFuture<'static, Result<SessionDone, RunError>> {
     let span = tracing::info_span!("session", path = %state.path, depth = state.depth);
-    Box::pin(tracing::Instrument::instrument(async move {
-        state.run.recorder.record(&Event::SessionStart {
-            session: state.path.clone(),
-            depth: state.depth,
-            context_bytes: state.shape.bytes,
-        });
-        let spec = ReplSpec {
-            session: state.path.clone(),
-            context_path: state.context_path.clone(),
-            host: Arc::new(Helpers::new(Arc::clone(&state))),
-        };
-        let mut repl = state.run.shared.repls.start(spec).await.map_err(|e| match e {
-            ReplError::Unavailable(m) | ReplError::Failed(m) => RunError::SandboxUnavailable(m),
-        })?;
-        let result = drive(&state, repl.as_mut(), &query).await;
-        repl.close().await;
-        match &result {
-            Ok(done) => state.run.recorder.record(&Event::Final {
+    Box::pin(tracing::Instrument::instrument(
+        async move {
+            state.run.recorder.record(&Event::SessionStart {
                 session: state.path.clone(),
-                answer: done.answer.clone(),
-                iterations: done.iterations,
-            }),
-            Err(e) => state.run.recorder.record(&Event::Error { session: state.path.clone(), message: e.to_string() }),
-        }
-        result
-    }, span))
+                depth: state.depth,
+                context_bytes: state.shape.bytes,
+            });
+            let spec = ReplSpec {
+                session: state.path.clone(),
+                context_path: state.context_path.clone(),
+                host: Arc::new(Helpers::new(Arc::clone(&state))),
+            };
+            let mut repl = state
+                .run
+                .shared
+                .repls
+                .start(spec)
+                .await
+                .map_err(|e| match e {
+                    ReplError::Unavailable(m) | ReplError::Failed(m) => {
+                        RunError::SandboxUnavailable(m)
+                    }
+                })?;
+            let result = drive(&state, repl.as_mut(), &query).await;
+            repl.close().await;
+            match &result {
+                Ok(done) => state.run.recorder.record(&Event::Final {
+                    session: state.path.clone(),
+                    answer: done.answer.clone(),
+                    iterations: done.iterations,
+                }),
+                Err(e) => state.run.recorder.record(&Event::Error {
+                    session: state.path.clone(),
+                    message: e.to_string(),
+                }),
+            }
+            result
+        },
+        span,
+    ))
 }
 
-async fn drive(state: &SessionState, repl: &mut dyn Repl, query: &str) -> Result<SessionDone, RunError> {
+async fn drive(
+    state: &SessionState,
+    repl: &mut dyn Repl,
+    query: &str,
+) -> Result<SessionDone, RunError> {
     let settings = &state.run.shared.settings;
     let max = settings.max_iterations.max(1);
     let mut messages = vec![
-        Message::system(system_prompt(&state.shape, state.depth, settings.max_depth, max)),
+        Message::system(system_prompt(
+            &state.shape,
+            state.depth,
+            settings.max_depth,
+            max,
+        )),
         Message::user(turn_message(1, max, query, None)),
     ];
     let mut iteration: u32 = 0;
@@ -243,7 +283,14 @@ async fn drive(state: &SessionState, repl: &mut dyn Repl, query: &str) -> Result
             .run
             .shared
             .caller
-            .call(&state.budget, &state.run.recorder, key, CallKind::Root, &settings.model, messages.clone())
+            .call(
+                &state.budget,
+                &state.run.recorder,
+                key,
+                CallKind::Root,
+                &settings.model,
+                messages.clone(),
+            )
             .await
             .map_err(call_failure_to_run_error)?;
         let parsed = parse_reply(&reply.text);
@@ -280,7 +327,10 @@ async fn drive(state: &SessionState, repl: &mut dyn Repl, query: &str) -> Result
                     continue;
                 }
             }
-            let out = repl.exec(code).await.map_err(|e| RunError::SandboxUnavailable(e.to_string()))?;
+            let out = repl
+                .exec(code)
+                .await
+                .map_err(|e| RunError::SandboxUnavailable(e.to_string()))?;
             let stdout = state.filter_output("stdout", &out.stdout);
             let stderr = state.filter_output("stderr", &out.stderr);
             let error = match (&out.error, out.timed_out) {
@@ -314,7 +364,12 @@ async fn drive(state: &SessionState, repl: &mut dyn Repl, query: &str) -> Result
                  call FINAL inside a ```repl block once you have seen the output.\n",
             );
         }
-        messages.push(Message::user(turn_message(iteration + 1, max, query, Some(report.trim_end()))));
+        messages.push(Message::user(turn_message(
+            iteration + 1,
+            max,
+            query,
+            Some(report.trim_end()),
+        )));
     }
 }
 
@@ -326,7 +381,10 @@ fn finish(state: &SessionState, answer: &str, iterations: u32) -> Result<Session
             if !f.findings.is_empty() {
                 state.record_findings("answer", &f.findings, false);
             }
-            Ok(SessionDone { answer: f.output, iterations })
+            Ok(SessionDone {
+                answer: f.output,
+                iterations,
+            })
         }
         Err(blocked) => {
             state.record_findings("answer", &blocked.findings, true);
