@@ -391,7 +391,11 @@ def _reader():
 
 
 def _exc_info(e):
-    tb = ''.join(traceback.format_exception(type(e), e, e.__traceback__))
+    # The agent's own frame on top says nothing about the user's code.
+    tb_ = e.__traceback__
+    while tb_ is not None and tb_.tb_frame.f_code.co_filename == '<rlm-agent>':
+        tb_ = tb_.tb_next
+    tb = ''.join(traceback.format_exception(type(e), e, tb_))
     if len(tb) > 16384:
         tb = tb[:8192] + '\n...\n' + tb[-8192:]
     return {'type': type(e).__name__, 'message': str(e)[:4096], 'traceback': tb}
