@@ -295,12 +295,33 @@ impl OrchestratorBuilder {
     }
 }
 
-/// Stages context bytes in a private temporary file for mounting.
-pub(crate) fn write_context_file(data: &[u8]) -> std::io::Result<tempfile::NamedTempFile> {
-    let mut f = tempfile::Builder::new().prefix("rlm-context-").tempfile()?;
+/// Context bytes staged in a file for mounting; removed on drop.
+#[derive(Debug)]
+pub(crate) struct StagedContext {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl StagedContext {
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// Stages context bytes for mounting. The sandbox runs as another user
+/// (nobody), so the file must be readable by others; it sits in a fresh
+/// directory with a random name that others may traverse but not list
+/// (0711), so other local users cannot find it.
+pub(crate) fn write_context_file(data: &[u8]) -> std::io::Result<StagedContext> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::Builder::new().prefix("rlm-context-").tempdir()?;
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711))?;
+    let path = dir.path().join("context.txt");
+    let mut f = std::fs::File::create(&path)?;
     f.write_all(data)?;
     f.flush()?;
-    Ok(f)
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))?;
+    Ok(StagedContext { _dir: dir, path })
 }
 
 impl Orchestrator {

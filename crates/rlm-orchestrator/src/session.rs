@@ -36,7 +36,7 @@ pub(crate) struct SessionState {
     pub(crate) context_path: Option<PathBuf>,
     pub(crate) shape: ContextShape,
     /// Keeps a child's context file alive as long as its session.
-    pub(crate) _context_file: Option<tempfile::NamedTempFile>,
+    pub(crate) _context_file: Option<crate::orchestrator::StagedContext>,
     calls: AtomicU64,
     children: AtomicU64,
     final_answer: Mutex<Option<String>>,
@@ -57,7 +57,7 @@ pub(crate) struct SessionSeed {
     pub(crate) budget: Budget,
     pub(crate) context_index: Arc<ContextIndex>,
     pub(crate) context_path: Option<PathBuf>,
-    pub(crate) context_file: Option<tempfile::NamedTempFile>,
+    pub(crate) context_file: Option<crate::orchestrator::StagedContext>,
     pub(crate) disclosure: Arc<DisclosureBudget>,
     pub(crate) shape: ContextShape,
 }
