@@ -79,7 +79,10 @@ fn json_shape_and_input_offsets() {
     let f = &v["findings"][0];
     assert_eq!(f["detector"], "aws-access-key");
     assert!(f["rule"].is_string());
-    let (start, end) = (f["start"].as_u64().unwrap() as usize, f["end"].as_u64().unwrap() as usize);
+    let (start, end) = (
+        f["start"].as_u64().unwrap() as usize,
+        f["end"].as_u64().unwrap() as usize,
+    );
     assert_eq!(&input[start..end], SECRET);
     assert_eq!(f.as_object().unwrap().len(), 4);
 
@@ -95,7 +98,10 @@ fn block_mode_prints_nothing_and_one_line_reason() {
     if !wired() {
         return;
     }
-    let out = run(&["--mode", "block"], format!("public text\nkey={SECRET}\n").as_bytes());
+    let out = run(
+        &["--mode", "block"],
+        format!("public text\nkey={SECRET}\n").as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty(), "{}", s(&out.stdout));
     let err = s(&out.stderr);
@@ -103,7 +109,10 @@ fn block_mode_prints_nothing_and_one_line_reason() {
     assert!(!err.contains(SECRET));
     assert!(err.contains("aws-access-key"));
 
-    let out = run(&["--mode", "block", "--json"], format!("key={SECRET}").as_bytes());
+    let out = run(
+        &["--mode", "block", "--json"],
+        format!("key={SECRET}").as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["findings"][0]["detector"], "aws-access-key");
@@ -117,17 +126,28 @@ fn context_echo_and_its_limit() {
     }
     let dir = tempfile::tempdir().unwrap();
     let ctx_path = dir.path().join("ctx.txt");
-    let ctx: String = (0..400).map(|i| format!("w{}x{} ", i * 7919 % 1000, i)).collect();
+    let ctx: String = (0..400)
+        .map(|i| format!("w{}x{} ", i * 7919 % 1000, i))
+        .collect();
     std::fs::write(&ctx_path, &ctx).unwrap();
     let ctx_arg = ctx_path.to_str().unwrap();
     let run_of = &ctx[500..700];
-    let out = run(&["--context", ctx_arg], format!("dump: {run_of}\n").as_bytes());
+    let out = run(
+        &["--context", ctx_arg],
+        format!("dump: {run_of}\n").as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(s(&out.stdout).contains("[REDACTED:context-echo]"));
-    let out = run(&["--context", ctx_arg, "--max-context-echo", "500"], format!("dump: {run_of}\n").as_bytes());
+    let out = run(
+        &["--context", ctx_arg, "--max-context-echo", "500"],
+        format!("dump: {run_of}\n").as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(0), "{}", s(&out.stdout));
     let quote = &ctx[500..540];
-    let out = run(&["--context", ctx_arg], format!("it says {quote}\n").as_bytes());
+    let out = run(
+        &["--context", ctx_arg],
+        format!("it says {quote}\n").as_bytes(),
+    );
     assert_eq!(out.status.code(), Some(0));
 }
 
@@ -154,4 +174,3 @@ fn file_argument_and_errors_exit_2() {
     let out = run(&["--max-context-echo", "lots"], b"hi");
     assert_eq!(out.status.code(), Some(2));
 }
-

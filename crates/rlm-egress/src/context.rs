@@ -98,7 +98,8 @@ fn hash_window(w: &[u8]) -> u64 {
     b.copy_from_slice(&buf[8..]);
     let a = u64::from_le_bytes(a);
     let b = u64::from_le_bytes(b);
-    let h = a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.rotate_left(29).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+    let h = a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ b.rotate_left(29).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     // Final avalanche so that the table's bucket and tag bits are both good.
     let h = (h ^ (h >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
     h ^ (h >> 32)
@@ -350,7 +351,10 @@ mod tests {
     #[test]
     fn finds_every_long_run_anywhere() {
         let ctx: Vec<u8> = (0..5000u32)
-            .map(|i| b"abcdefghijklmnopqrstuvwxyz0123456789 .,;"[(i.wrapping_mul(2654435761) >> 7) as usize % 40])
+            .map(|i| {
+                b"abcdefghijklmnopqrstuvwxyz0123456789 .,;"
+                    [(i.wrapping_mul(2654435761) >> 7) as usize % 40]
+            })
             .collect();
         let idx = ContextIndex::new(ctx.clone(), 64);
         for start in (0..4900).step_by(97) {

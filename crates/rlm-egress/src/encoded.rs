@@ -8,9 +8,9 @@
 
 use std::ops::Range;
 
+use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};
-use base64::alphabet;
 
 use crate::finding::Encoding;
 
@@ -101,7 +101,7 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
         }
         let run = Run {
             span: start..end,
-            segments: vec![start..end],
+            segments: std::iter::once(start..end).collect(),
             all_hex: acc & HEX != 0,
             urlsafe: any & URLSAFE != 0,
             stdsym: any & STDSYM != 0,
@@ -114,8 +114,12 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
                 let gap = &text[last.end..start];
                 let full_line = last.len() >= 40 && last.len() % 4 == 0;
                 let is_break = matches!(gap, b"\n" | b"\r\n" | b"\\n" | b"\\r\\n");
-                let ends_line = matches!(text.get(end), None | Some(b'\n' | b'\r' | b'\\' | b'"' | b'\''));
-                if full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex {
+                let ends_line = matches!(
+                    text.get(end),
+                    None | Some(b'\n' | b'\r' | b'\\' | b'"' | b'\'')
+                );
+                if full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex
+                {
                     prev.span.end = end;
                     prev.segments.push(start..end);
                     prev.all_hex &= run.all_hex;
@@ -146,7 +150,7 @@ pub(crate) fn decode_run(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> 
         for seg in &run.segments {
             let one = Run {
                 span: seg.clone(),
-                segments: vec![seg.clone()],
+                segments: std::iter::once(seg.clone()).collect(),
                 all_hex: text[seg.clone()].iter().all(u8::is_ascii_hexdigit),
                 urlsafe: text[seg.clone()].iter().any(|b| matches!(b, b'-' | b'_')),
                 stdsym: text[seg.clone()].iter().any(|b| matches!(b, b'+' | b'/')),
@@ -183,7 +187,12 @@ fn decode_segments(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> {
     while joined.last() == Some(&b'=') {
         joined.pop();
     }
-    let usable = joined.len() - joined.len() % 4 + if joined.len() % 4 >= 2 { joined.len() % 4 } else { 0 };
+    let usable = joined.len() - joined.len() % 4
+        + if joined.len() % 4 >= 2 {
+            joined.len() % 4
+        } else {
+            0
+        };
     let body = &joined[..usable];
     if run.urlsafe {
         engine(&alphabet::URL_SAFE)
@@ -253,7 +262,25 @@ pub(crate) fn percent_runs(text: &[u8], out: &mut Vec<(Range<usize>, Vec<u8>)>) 
         }
         let is_url = |b: u8| {
             b.is_ascii_alphanumeric()
-                || matches!(b, b'%' | b'.' | b'_' | b'~' | b'+' | b'-' | b'/' | b'=' | b'&' | b'?' | b':' | b'@' | b'!' | b'*' | b',' | b';' | b'$')
+                || matches!(
+                    b,
+                    b'%' | b'.'
+                        | b'_'
+                        | b'~'
+                        | b'+'
+                        | b'-'
+                        | b'/'
+                        | b'='
+                        | b'&'
+                        | b'?'
+                        | b':'
+                        | b'@'
+                        | b'!'
+                        | b'*'
+                        | b','
+                        | b';'
+                        | b'$'
+                )
         };
         let mut a = p;
         let floor = p.saturating_sub(4096).max(from);
@@ -302,7 +329,10 @@ mod tests {
         let mut v = Vec::new();
         runs(t, 8, &mut v);
         let spans: Vec<_> = v.iter().map(|r| &t[r.span.clone()]).collect();
-        assert_eq!(spans, vec![&b"AccountKey="[..], &b"QUtJQUlPU0ZPRE5ON0VYQU1QTEU="[..]]);
+        assert_eq!(
+            spans,
+            vec![&b"AccountKey="[..], &b"QUtJQUlPU0ZPRE5ON0VYQU1QTEU="[..]]
+        );
         let (d, e) = decode_run(t, &v[1]).expect("decodes");
         assert_eq!(e, Encoding::Base64);
         assert_eq!(d, b"AKIAIOSFODNN7EXAMPLE");

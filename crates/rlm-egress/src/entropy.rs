@@ -75,7 +75,13 @@ fn table() -> &'static Table {
 
 fn build_table() -> Table {
     let xlogx: Vec<f64> = (0..=MAX_TOKEN)
-        .map(|x| if x == 0 { 0.0 } else { x as f64 * (x as f64).log2() })
+        .map(|x| {
+            if x == 0 {
+                0.0
+            } else {
+                x as f64 * (x as f64).log2()
+            }
+        })
         .collect();
     // ln(i!) for the multinomial probabilities below.
     let mut lnfact = vec![0.0f64; MAX_TOKEN + 1];
@@ -149,14 +155,19 @@ pub(crate) fn shannon(token: &[u8]) -> f64 {
         counts[b as usize] = counts[b as usize].saturating_add(1);
     }
     let t = table();
-    let s: f64 = counts
-        .iter()
-        .filter(|&&c| c > 1)
-        .map(|&c| t.xlogx.get(c as usize).copied().unwrap_or_else(|| {
-            let c = c as f64;
-            c * c.log2()
-        }))
-        .sum();
+    // Sum over the token's bytes, each distinct byte once (its count is
+    // zeroed after use): work proportional to the token, not the alphabet.
+    let mut s = 0.0;
+    for &b in token {
+        let c = counts[b as usize] as usize;
+        if c > 1 {
+            s += t.xlogx.get(c).copied().unwrap_or_else(|| {
+                let c = c as f64;
+                c * c.log2()
+            });
+        }
+        counts[b as usize] = 0;
+    }
     (n as f64).log2() - s / n as f64
 }
 
@@ -321,14 +332,13 @@ fn is_uuid_like_hex_dashes(t: &[u8]) -> bool {
 /// word-like (no digits inside letters, at most one case change per segment
 /// start). Random tokens almost never split into such segments.
 fn looks_like_identifier(t: &[u8]) -> bool {
-    let segs: Vec<&[u8]> = t
-        .split(|&b| b == b'_' || b == b'-' || b == b'/' || b == b'+')
-        .filter(|s| !s.is_empty())
-        .collect();
-    if segs.len() < 2 {
+    let sep = |b: &u8| matches!(b, b'_' | b'-' | b'/' | b'+');
+    if !t.iter().any(sep) {
         return camel_words(t);
     }
-    segs.iter().all(|s| s.len() <= 14 && camel_words(s))
+    t.split(sep)
+        .filter(|s| !s.is_empty())
+        .all(|s| s.len() <= 14 && camel_words(s))
 }
 
 /// Whether a segment reads as CamelCase words with an optional trailing
@@ -377,13 +387,19 @@ mod tests {
     #[test]
     fn shapes() {
         let j = EntropyJudge::default();
-        assert_eq!(j.judge(b"550e8400-e29b-41d4-a716-446655440000"), Verdict::Pass);
+        assert_eq!(
+            j.judge(b"550e8400-e29b-41d4-a716-446655440000"),
+            Verdict::Pass
+        );
         assert_eq!(
             j.judge(b"da39a3ee5e6b4b0d3255bfef95601890afd80709"),
             Verdict::Pass
         );
         assert_eq!(j.judge(b"getUserAccountDetailsById"), Verdict::Pass);
-        assert_eq!(j.judge(b"site-packages/numpy/core/multiarray"), Verdict::Pass);
+        assert_eq!(
+            j.judge(b"site-packages/numpy/core/multiarray"),
+            Verdict::Pass
+        );
         assert_eq!(
             j.judge(b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
             Verdict::Suspicious

@@ -39,6 +39,8 @@ pub enum BuildError {
     #[error("max_output_bytes = {0} is too small; use at least 64 bytes")]
     OutputCapTooSmall(usize),
     /// The entropy override is not a number of bits per character in (0, 8].
-    #[error("entropy threshold {0} is out of range; use bits per character in (0, 8] or leave it unset")]
+    #[error(
+        "entropy threshold {0} is out of range; use bits per character in (0, 8] or leave it unset"
+    )]
     EntropyOutOfRange(f64),
 }

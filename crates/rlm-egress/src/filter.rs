@@ -100,7 +100,10 @@ pub(crate) struct Report {
 
 impl Report {
     pub(crate) fn released(&self) -> usize {
-        self.quotes.iter().map(|q| q.1).fold(0usize, usize::saturating_add)
+        self.quotes
+            .iter()
+            .map(|q| q.1)
+            .fold(0usize, usize::saturating_add)
     }
 }
 
@@ -357,7 +360,12 @@ impl EgressFilter {
         StreamFilter::new(self)
     }
 
-    fn act(&self, data: &[u8], findings: Vec<Finding>, released: usize) -> Result<Filtered, Blocked> {
+    fn act(
+        &self,
+        data: &[u8],
+        findings: Vec<Finding>,
+        released: usize,
+    ) -> Result<Filtered, Blocked> {
         if !findings.is_empty() {
             tracing::debug!(
                 count = findings.len(),
@@ -420,8 +428,12 @@ impl EgressFilter {
                 ctx.find_runs(text, 0, &mut runs);
                 for EchoRun { span } in runs {
                     if span.len() > ctx.max_echo() {
-                        rep.findings
-                            .push(Finding::new("context-echo", "verbatim", span, Confidence::High));
+                        rep.findings.push(Finding::new(
+                            "context-echo",
+                            "verbatim",
+                            span,
+                            Confidence::High,
+                        ));
                     } else {
                         let est = ctx.estimate_released(span.len());
                         rep.quotes.push((span, est));
@@ -448,7 +460,10 @@ impl EgressFilter {
                     continue;
                 }
             }
-            if depth < self.max_depth {
+            // UUIDs decode to binary; skip the allocation. (Hex digests are
+            // still decoded: hex of a 20- or 32-byte secret has their length.)
+            let harmless_hex = run.segments.len() == 1 && crate::entropy::is_uuid(whole);
+            if depth < self.max_depth && !harmless_hex {
                 if let Some((decoded, enc)) = encoded::decode_run(text, &run) {
                     if encoded::is_texty(&decoded) {
                         // Text in disguise: judge what it says, not its shape.

@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::bytes::{Captures, Regex};
 
 use crate::finding::{Confidence, Finding};
@@ -212,8 +212,7 @@ impl RuleSet {
         let mut triggers = vec![Vec::new(); keywords.len()];
         for (ki, k) in keywords.iter().enumerate() {
             for (ri, r) in RULES.iter().enumerate() {
-                if r
-                    .keywords
+                if r.keywords
                     .iter()
                     .any(|rk| k.contains(&rk.to_ascii_lowercase()))
                 {
@@ -224,6 +223,9 @@ impl RuleSet {
         let automaton = AhoCorasickBuilder::new()
             .ascii_case_insensitive(true)
             .match_kind(MatchKind::LeftmostLongest)
+            // A full DFA: ~100 short keywords make a small one, and it is the
+            // fastest search (one table lookup per byte).
+            .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)?;
         let regexes = RULES
             .iter()
@@ -358,16 +360,37 @@ fn plausible_assigned_secret(key: &[u8], value: &[u8], quoted: bool, next: Optio
     }
     let lower = v.to_ascii_lowercase();
     const PLACEHOLDERS: &[&[u8]] = &[
-        b"none", b"null", b"nil", b"undefined", b"true", b"false", b"redacted", b"******",
-        b"<redacted>", b"hidden", b"masked", b"required", b"optional", b"string", b"your_password",
-        b"your-password", b"<password>", b"password", b"secret", b"token", b"example", b"os.environ",
-        b"getpass", b"input",
+        b"none",
+        b"null",
+        b"nil",
+        b"undefined",
+        b"true",
+        b"false",
+        b"redacted",
+        b"******",
+        b"<redacted>",
+        b"hidden",
+        b"masked",
+        b"required",
+        b"optional",
+        b"string",
+        b"your_password",
+        b"your-password",
+        b"<password>",
+        b"password",
+        b"secret",
+        b"token",
+        b"example",
+        b"os.environ",
+        b"getpass",
+        b"input",
     ];
     if PLACEHOLDERS.iter().any(|p| lower == *p) {
         return false;
     }
     // Masked, templated or referenced values.
-    if v.iter().all(|&b| b == b'*' || b == b'x' || b == b'X' || b == b'.' || b == b'-' || b == b'#')
+    if v.iter()
+        .all(|&b| b == b'*' || b == b'x' || b == b'X' || b == b'.' || b == b'-' || b == b'#')
         || v.starts_with(b"${")
         || v.starts_with(b"$(")
         || v.starts_with(b"{{")
@@ -377,8 +400,7 @@ fn plausible_assigned_secret(key: &[u8], value: &[u8], quoted: bool, next: Optio
         return false;
     }
     // Numbers: token counts, ports, timeouts.
-    if v
-        .iter()
+    if v.iter()
         .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'e' | b'E' | b'+'))
     {
         return false;

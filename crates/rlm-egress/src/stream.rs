@@ -144,7 +144,13 @@ impl<'a> StreamFilter<'a> {
     /// Scans the window and releases its safe prefix (all of it when
     /// `last`).
     fn process(&mut self, last: bool) -> Result<Vec<u8>, Blocked> {
-        let rep = self.filter.report(&self.buf, Scope { context: true, binary: false });
+        let rep = self.filter.report(
+            &self.buf,
+            Scope {
+                context: true,
+                binary: false,
+            },
+        );
         if self.filter.mode() == Mode::Block && !rep.findings.is_empty() {
             let findings = rep
                 .findings
@@ -202,7 +208,8 @@ impl<'a> StreamFilter<'a> {
     /// character.
     fn cut_point(&self, target: usize) -> usize {
         let b = &self.buf;
-        let tokenish = |x: u8| x.is_ascii_alphanumeric() || matches!(x, b'+' | b'/' | b'-' | b'_' | b'=');
+        let tokenish =
+            |x: u8| x.is_ascii_alphanumeric() || matches!(x, b'+' | b'/' | b'-' | b'_' | b'=');
         let mut cut = target;
         if cut > 0 && cut < b.len() && tokenish(b[cut - 1]) && tokenish(b[cut]) {
             let mut s = cut;
@@ -230,7 +237,11 @@ impl<'a> StreamFilter<'a> {
         let half = cap.saturating_sub(marker_room) / 2;
         let head_room = half.saturating_sub(self.sent);
         let take = redact::floor_boundary(&out, head_room.min(out.len()));
-        let (head, rest) = out.split_at(if head_room >= out.len() { out.len() } else { take });
+        let (head, rest) = out.split_at(if head_room >= out.len() {
+            out.len()
+        } else {
+            take
+        });
         self.sent += head.len();
         let head = head.to_vec();
         if !rest.is_empty() {

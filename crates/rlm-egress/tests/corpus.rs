@@ -78,10 +78,18 @@ fn corpus_targets() {
                 let spans: Vec<String> = out
                     .findings
                     .iter()
-                    .map(|f| format!("{}={:?}", f.detector, &s.text[f.span.clone()].chars().take(60).collect::<String>()))
+                    .map(|f| {
+                        format!(
+                            "{}={:?}",
+                            f.detector,
+                            &s.text[f.span.clone()].chars().take(60).collect::<String>()
+                        )
+                    })
                     .collect();
                 let needle = match &s.label {
-                    Label::Echo { needles, .. } | Label::Encoded { needles, .. } => needles[0].len(),
+                    Label::Echo { needles, .. } | Label::Encoded { needles, .. } => {
+                        needles[0].len()
+                    }
                     _ => 0,
                 };
                 misses.push(format!("{kind} (needle {needle} B): {spans:?}"));
@@ -90,22 +98,59 @@ fn corpus_targets() {
     }
     println!("| case | samples | target | result |");
     println!("| --- | ---: | --- | ---: |");
-    println!("| planted secrets surviving | {} | <= 1% | {:.2}% |", secrets.total, 100.0 * secrets.rate());
-    println!("| encoded secrets surviving | {} | <= 5% | {:.2}% |", encoded.total, 100.0 * encoded.rate());
-    println!("| context runs > {MAX_ECHO} B surviving | {} | 0 | {} |", echo.total, echo.bad);
-    println!("| encoded context runs surviving | {} | 0 | {} |", echo_enc.total, echo_enc.bad);
-    println!("| harmless outputs changed | {} | <= 1% | {:.2}% |", harmless.total, 100.0 * harmless.rate());
-    println!("| short quotes changed | {} | 0 | {} |", quotes.total, quotes.bad);
-    let weak: Vec<_> = per_family.iter().filter(|(_, t)| t.bad > 0).map(|(f, t)| format!("{f}: {}/{}", t.bad, t.total)).collect();
+    println!(
+        "| planted secrets surviving | {} | <= 1% | {:.2}% |",
+        secrets.total,
+        100.0 * secrets.rate()
+    );
+    println!(
+        "| encoded secrets surviving | {} | <= 5% | {:.2}% |",
+        encoded.total,
+        100.0 * encoded.rate()
+    );
+    println!(
+        "| context runs > {MAX_ECHO} B surviving | {} | 0 | {} |",
+        echo.total, echo.bad
+    );
+    println!(
+        "| encoded context runs surviving | {} | 0 | {} |",
+        echo_enc.total, echo_enc.bad
+    );
+    println!(
+        "| harmless outputs changed | {} | <= 1% | {:.2}% |",
+        harmless.total,
+        100.0 * harmless.rate()
+    );
+    println!(
+        "| short quotes changed | {} | 0 | {} |",
+        quotes.total, quotes.bad
+    );
+    let weak: Vec<_> = per_family
+        .iter()
+        .filter(|(_, t)| t.bad > 0)
+        .map(|(f, t)| format!("{f}: {}/{}", t.bad, t.total))
+        .collect();
     println!("families with survivors: {weak:?}");
     for m in &misses {
         println!("miss: {m}");
     }
     assert_eq!(per_family.len(), FAMILIES.len());
-    assert!(secrets.rate() <= 0.01, "planted secrets surviving: {:.2}%", 100.0 * secrets.rate());
-    assert!(encoded.rate() <= 0.05, "encoded secrets surviving: {:.2}%", 100.0 * encoded.rate());
+    assert!(
+        secrets.rate() <= 0.01,
+        "planted secrets surviving: {:.2}%",
+        100.0 * secrets.rate()
+    );
+    assert!(
+        encoded.rate() <= 0.05,
+        "encoded secrets surviving: {:.2}%",
+        100.0 * encoded.rate()
+    );
     assert_eq!(echo.bad, 0, "context runs surviving");
     assert_eq!(echo_enc.bad, 0, "encoded context runs surviving");
-    assert!(harmless.rate() <= 0.01, "harmless changed: {:.2}%", 100.0 * harmless.rate());
+    assert!(
+        harmless.rate() <= 0.01,
+        "harmless changed: {:.2}%",
+        100.0 * harmless.rate()
+    );
     assert_eq!(quotes.bad, 0, "short quotes changed");
 }

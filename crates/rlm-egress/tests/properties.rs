@@ -14,7 +14,10 @@ fn filter() -> &'static EgressFilter {
     F.get_or_init(|| {
         EgressFilter::builder()
             .max_output_bytes(None)
-            .protected_context(corpus::context_document(&mut corpus::Rng::new(7), 16 * 1024))
+            .protected_context(corpus::context_document(
+                &mut corpus::Rng::new(7),
+                16 * 1024,
+            ))
             .build()
             .unwrap()
     })
@@ -24,7 +27,10 @@ fn filter() -> &'static EgressFilter {
 fn benign() -> impl Strategy<Value = String> {
     (any::<u64>(), 1usize..4).prop_map(|(seed, n)| {
         let mut rng = corpus::Rng::new(seed);
-        (0..n).map(|_| corpus::benign(&mut rng)).collect::<Vec<_>>().join("\n")
+        (0..n)
+            .map(|_| corpus::benign(&mut rng))
+            .collect::<Vec<_>>()
+            .join("\n")
     })
 }
 
@@ -113,7 +119,10 @@ fn block_mode_returns_findings_without_the_secret() {
 #[test]
 fn scan_secrets_ignores_context_but_not_secrets() {
     let ctx = corpus::context_document(&mut corpus::Rng::new(1), 4096);
-    let f = EgressFilter::builder().protected_context(ctx.clone()).build().unwrap();
+    let f = EgressFilter::builder()
+        .protected_context(ctx.clone())
+        .build()
+        .unwrap();
     let chunk = &ctx[100..900];
     assert!(!f.scan(chunk).is_empty());
     assert!(f.scan_secrets(chunk).is_empty());
@@ -124,12 +133,17 @@ fn scan_secrets_ignores_context_but_not_secrets() {
 #[test]
 fn disclosure_budget_caps_a_trickle() {
     let ctx = corpus::context_document(&mut corpus::Rng::new(2), 64 * 1024);
-    let f = EgressFilter::builder().protected_context(ctx.clone()).build().unwrap();
+    let f = EgressFilter::builder()
+        .protected_context(ctx.clone())
+        .build()
+        .unwrap();
     let budget = rlm_egress::DisclosureBudget::new(2_000);
     let mut withheld = 0;
     for i in 0..200 {
         let q = &ctx[i * 300..i * 300 + 60];
-        let out = f.apply_with_budget(&format!("quote: {q}"), &budget).unwrap();
+        let out = f
+            .apply_with_budget(&format!("quote: {q}"), &budget)
+            .unwrap();
         if out.findings.iter().any(|x| x.rule == "disclosure-budget") {
             withheld += 1;
             assert!(!out.output.contains(q));
@@ -141,7 +155,10 @@ fn disclosure_budget_caps_a_trickle() {
 
 #[test]
 fn binary_and_truncation() {
-    let f = EgressFilter::builder().max_output_bytes(Some(1000)).build().unwrap();
+    let f = EgressFilter::builder()
+        .max_output_bytes(Some(1000))
+        .build()
+        .unwrap();
     let out = f.apply_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0").unwrap();
     assert_eq!(out.output, "[REDACTED:binary-output]");
     let long = "ünïcödé line of text\n".repeat(500);
@@ -153,8 +170,15 @@ fn binary_and_truncation() {
 
 #[test]
 fn secret_past_the_cap_is_still_redacted_not_cut_in_half() {
-    let f = EgressFilter::builder().max_output_bytes(Some(200)).build().unwrap();
-    let t = format!("{}AKIAIOSFODNN7EXAMPLE{}", "a ".repeat(45), " b".repeat(200));
+    let f = EgressFilter::builder()
+        .max_output_bytes(Some(200))
+        .build()
+        .unwrap();
+    let t = format!(
+        "{}AKIAIOSFODNN7EXAMPLE{}",
+        "a ".repeat(45),
+        " b".repeat(200)
+    );
     let out = f.apply(&t).unwrap();
     assert!(!out.output.contains("AKIAIOSF"));
     assert!(!out.output.contains("NN7EXAMPLE"));

@@ -31,7 +31,7 @@ impl Rng {
     pub fn range(&mut self, lo: usize, hi: usize) -> usize {
         lo + self.below(hi - lo + 1)
     }
-    pub fn pick<'a, T: Copy>(&mut self, v: &'a [T]) -> T {
+    pub fn pick<T: Copy>(&mut self, v: &[T]) -> T {
         v[self.below(v.len())]
     }
     pub fn chars(&mut self, alphabet: &str, n: usize) -> String {
@@ -53,9 +53,15 @@ pub enum Label {
     /// Benign: the output must come out unchanged.
     Harmless,
     /// A planted secret in the clear; `needles` must not survive.
-    Secret { family: &'static str, needles: Vec<String> },
+    Secret {
+        family: &'static str,
+        needles: Vec<String>,
+    },
     /// A secret under an encoding; `needles` (the encoded forms) must not survive.
-    Encoded { family: &'static str, needles: Vec<String> },
+    Encoded {
+        family: &'static str,
+        needles: Vec<String>,
+    },
     /// A verbatim context run over the limit, possibly encoded.
     Echo { encoded: bool, needles: Vec<String> },
     /// Short quotes of the context: the output must come out unchanged.
@@ -73,19 +79,61 @@ pub struct Corpus {
 }
 
 pub const FAMILIES: &[&str] = &[
-    "aws-access-key", "aws-secret-key", "gcp-service-account", "google-api-key", "azure-storage-key",
-    "azure-connection-string", "github-classic", "github-fine-grained", "github-oauth", "github-app",
-    "gitlab", "slack-bot", "slack-user", "slack-webhook", "discord-bot", "discord-webhook", "telegram",
-    "stripe-secret", "stripe-restricted", "openai", "openai-legacy", "anthropic", "huggingface",
-    "google-ai", "npm", "pypi", "sendgrid", "twilio", "mailgun", "jwt", "rsa-pkcs1", "pkcs8", "ec",
-    "openssh", "pgp", "connection-url", "password-code", "password-env", "password-json",
-    "password-yaml", "auth-bearer", "auth-basic",
+    "aws-access-key",
+    "aws-secret-key",
+    "gcp-service-account",
+    "google-api-key",
+    "azure-storage-key",
+    "azure-connection-string",
+    "github-classic",
+    "github-fine-grained",
+    "github-oauth",
+    "github-app",
+    "gitlab",
+    "slack-bot",
+    "slack-user",
+    "slack-webhook",
+    "discord-bot",
+    "discord-webhook",
+    "telegram",
+    "stripe-secret",
+    "stripe-restricted",
+    "openai",
+    "openai-legacy",
+    "anthropic",
+    "huggingface",
+    "google-ai",
+    "npm",
+    "pypi",
+    "sendgrid",
+    "twilio",
+    "mailgun",
+    "jwt",
+    "rsa-pkcs1",
+    "pkcs8",
+    "ec",
+    "openssh",
+    "pgp",
+    "connection-url",
+    "password-code",
+    "password-env",
+    "password-json",
+    "password-yaml",
+    "auth-bearer",
+    "auth-basic",
 ];
 
 /// Families whose secret is only recognisable by what surrounds it.
 pub const CONTEXTUAL: &[&str] = &[
-    "connection-url", "password-code", "password-env", "password-json", "password-yaml",
-    "auth-bearer", "auth-basic", "twilio", "gcp-service-account",
+    "connection-url",
+    "password-code",
+    "password-env",
+    "password-json",
+    "password-yaml",
+    "auth-bearer",
+    "auth-basic",
+    "twilio",
+    "gcp-service-account",
 ];
 
 fn b64(s: &[u8]) -> String {
@@ -108,14 +156,23 @@ fn pem(rng: &mut Rng, label: &str, lines: usize, nl: &str) -> (String, Vec<Strin
     }
     s.push_str(&format!("={}{nl}", rng.chars(B64, 4)));
     s.push_str(&format!("-----END {label}-----"));
-    let needles = vec![body[0].clone(), body[lines / 2].clone(), body[lines - 1].clone()];
+    let needles = vec![
+        body[0].clone(),
+        body[lines / 2].clone(),
+        body[lines - 1].clone(),
+    ];
     (s, needles)
 }
 
 fn password(rng: &mut Rng) -> String {
     let n = rng.range(8, 16);
     let base = rng.chars(ALNUM, n);
-    format!("{}{}{}", base, rng.pick(&["!", "#", "%", "^", "*", "9", "_"]), rng.chars(DIGITS, 2))
+    format!(
+        "{}{}{}",
+        base,
+        rng.pick(&["!", "#", "%", "^", "*", "9", "_"]),
+        rng.chars(DIGITS, 2)
+    )
 }
 
 /// A secret of `family` embedded in a realistic carrier line (or block), and
@@ -124,10 +181,16 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
     let one = |s: String, carrier: String| (carrier, vec![s]);
     match family {
         "aws-access-key" => {
-            let s = format!("{}{}", rng.pick(&["AKIA", "ASIA"]), rng.chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16));
+            let s = format!(
+                "{}{}",
+                rng.pick(&["AKIA", "ASIA"]),
+                rng.chars("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", 16)
+            );
             let c = match rng.below(4) {
                 0 => format!("aws_access_key_id = {s}"),
-                1 => format!("{{\"AccessKeyId\": \"{s}\", \"Expiration\": \"2024-05-01T12:00:00Z\"}}"),
+                1 => format!(
+                    "{{\"AccessKeyId\": \"{s}\", \"Expiration\": \"2024-05-01T12:00:00Z\"}}"
+                ),
                 2 => format!("export AWS_ACCESS_KEY_ID={s}"),
                 _ => format!("found key {s} in config"),
             };
@@ -180,18 +243,34 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
         }
         "github-classic" => {
             let s = format!("ghp_{}", rng.chars(ALNUM, 36));
-            one(s.clone(), format!("git clone https://{s}@github.com/acme/repo.git"))
+            one(
+                s.clone(),
+                format!("git clone https://{s}@github.com/acme/repo.git"),
+            )
         }
         "github-fine-grained" => {
-            let s = format!("github_pat_{}_{}", rng.chars(ALNUM, 22), rng.chars(ALNUM, 59));
+            let s = format!(
+                "github_pat_{}_{}",
+                rng.chars(ALNUM, 22),
+                rng.chars(ALNUM, 59)
+            );
             one(s.clone(), format!("GITHUB_TOKEN={s}"))
         }
         "github-oauth" => {
             let s = format!("gho_{}", rng.chars(ALNUM, 36));
-            one(s.clone(), format!("{{\"access_token\":\"{s}\",\"token_type\":\"bearer\",\"scope\":\"repo\"}}"))
+            one(
+                s.clone(),
+                format!(
+                    "{{\"access_token\":\"{s}\",\"token_type\":\"bearer\",\"scope\":\"repo\"}}"
+                ),
+            )
         }
         "github-app" => {
-            let s = format!("{}_{}", rng.pick(&["ghs", "ghu", "ghr"]), rng.chars(ALNUM, 36));
+            let s = format!(
+                "{}_{}",
+                rng.pick(&["ghs", "ghu", "ghr"]),
+                rng.chars(ALNUM, 36)
+            );
             one(s.clone(), format!("installation token: {s}"))
         }
         "gitlab" => {
@@ -199,8 +278,17 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
             one(s.clone(), format!("PRIVATE-TOKEN: {s}"))
         }
         "slack-bot" | "slack-user" => {
-            let p = if family == "slack-bot" { "xoxb" } else { "xoxp" };
-            let s = format!("{p}-{}-{}-{}", rng.chars(DIGITS, 12), rng.chars(DIGITS, 13), rng.chars(ALNUM, 24));
+            let p = if family == "slack-bot" {
+                "xoxb"
+            } else {
+                "xoxp"
+            };
+            let s = format!(
+                "{p}-{}-{}-{}",
+                rng.chars(DIGITS, 12),
+                rng.chars(DIGITS, 13),
+                rng.chars(ALNUM, 24)
+            );
             one(s.clone(), format!("client = WebClient(token='{s}')"))
         }
         "slack-webhook" => {
@@ -214,11 +302,21 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
             (format!("posting to {s}"), vec![needle])
         }
         "discord-bot" => {
-            let s = format!("{}{}.{}.{}", rng.pick(&["M", "N", "O"]), rng.chars(B64URL, 23), rng.chars(B64URL, 6), rng.chars(B64URL, 38));
+            let s = format!(
+                "{}{}.{}.{}",
+                rng.pick(&["M", "N", "O"]),
+                rng.chars(B64URL, 23),
+                rng.chars(B64URL, 6),
+                rng.chars(B64URL, 38)
+            );
             one(s.clone(), format!("DISCORD_TOKEN={s}"))
         }
         "discord-webhook" => {
-            let s = format!("https://discord.com/api/webhooks/{}/{}", rng.chars(DIGITS, 18), rng.chars(B64URL, 68));
+            let s = format!(
+                "https://discord.com/api/webhooks/{}/{}",
+                rng.chars(DIGITS, 18),
+                rng.chars(B64URL, 68)
+            );
             let needle = s.rsplit('/').next().unwrap_or_default().to_string();
             (format!("webhook = \"{s}\""), vec![needle])
         }
@@ -227,7 +325,11 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
             one(s.clone(), format!("bot = telebot.TeleBot(\"{s}\")"))
         }
         "stripe-secret" | "stripe-restricted" => {
-            let p = if family == "stripe-secret" { "sk_live_" } else { "rk_live_" };
+            let p = if family == "stripe-secret" {
+                "sk_live_"
+            } else {
+                "rk_live_"
+            };
             let s = format!("{p}{}", rng.chars(ALNUM, 99));
             one(s.clone(), format!("stripe.api_key = \"{s}\""))
         }
@@ -236,12 +338,19 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
             one(s.clone(), format!("OpenAI(api_key=\"{s}\")"))
         }
         "openai-legacy" => {
-            let s = format!("sk-{}T3BlbkFJ{}", rng.chars(ALNUM, 20), rng.chars(ALNUM, 20));
+            let s = format!(
+                "sk-{}T3BlbkFJ{}",
+                rng.chars(ALNUM, 20),
+                rng.chars(ALNUM, 20)
+            );
             one(s.clone(), format!("OPENAI_API_KEY={s}"))
         }
         "anthropic" => {
             let s = format!("sk-ant-api03-{}AA", rng.chars(B64URL, 93));
-            one(s.clone(), format!("client = anthropic.Anthropic(api_key='{s}')"))
+            one(
+                s.clone(),
+                format!("client = anthropic.Anthropic(api_key='{s}')"),
+            )
         }
         "huggingface" => {
             let s = format!("hf_{}", rng.chars(ALNUM, 34));
@@ -253,7 +362,10 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
         }
         "pypi" => {
             let s = format!("pypi-AgEIcHlwaS5vcmc{}", rng.chars(B64URL, 150));
-            one(s.clone(), format!("[pypi]\n  username = __token__\n  password = {s}"))
+            one(
+                s.clone(),
+                format!("[pypi]\n  username = __token__\n  password = {s}"),
+            )
         }
         "sendgrid" => {
             let s = format!("SG.{}.{}", rng.chars(B64URL, 22), rng.chars(B64URL, 43));
@@ -270,14 +382,25 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
         }
         "mailgun" => {
             let s = format!("key-{}", rng.chars(HEXL, 32));
-            one(s.clone(), format!("requests.post(url, auth=(\"api\", \"{s}\"))"))
+            one(
+                s.clone(),
+                format!("requests.post(url, auth=(\"api\", \"{s}\"))"),
+            )
         }
         "jwt" => {
-            let h = b64(br#"{"alg":"HS256","typ":"JWT"}"#).trim_end_matches('=').replace('+', "-").replace('/', "_");
-            let p = b64(format!(r#"{{"sub":"{}","iat":{}}}"#, rng.chars(DIGITS, 8), rng.chars(DIGITS, 10)).as_bytes())
+            let h = b64(br#"{"alg":"HS256","typ":"JWT"}"#)
                 .trim_end_matches('=')
                 .replace('+', "-")
                 .replace('/', "_");
+            let p = b64(format!(
+                r#"{{"sub":"{}","iat":{}}}"#,
+                rng.chars(DIGITS, 8),
+                rng.chars(DIGITS, 10)
+            )
+            .as_bytes())
+            .trim_end_matches('=')
+            .replace('+', "-")
+            .replace('/', "_");
             let s = format!("{h}.{p}.{}", rng.chars(B64URL, 43));
             one(s.clone(), format!("session cookie: {s}"))
         }
@@ -288,12 +411,25 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
         "pgp" => pem(rng, "PGP PRIVATE KEY BLOCK", 30, "\n"),
         "connection-url" => {
             let s = password(rng).replace(['%', '^', '#'], "x");
-            let scheme = rng.pick(&["postgres", "postgresql", "mysql", "mongodb+srv", "redis", "amqp"]);
-            one(s.clone(), format!("DATABASE_URL={scheme}://app_user:{s}@db.internal:5432/app"))
+            let scheme = rng.pick(&[
+                "postgres",
+                "postgresql",
+                "mysql",
+                "mongodb+srv",
+                "redis",
+                "amqp",
+            ]);
+            one(
+                s.clone(),
+                format!("DATABASE_URL={scheme}://app_user:{s}@db.internal:5432/app"),
+            )
         }
         "password-code" => {
             let s = password(rng);
-            one(s.clone(), format!("conn = psycopg2.connect(host=\"db\", user=\"app\", password=\"{s}\")"))
+            one(
+                s.clone(),
+                format!("conn = psycopg2.connect(host=\"db\", user=\"app\", password=\"{s}\")"),
+            )
         }
         "password-env" => {
             let s = password(rng);
@@ -301,17 +437,26 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
         }
         "password-json" => {
             let s = password(rng);
-            one(s.clone(), format!("{{\"user\": \"admin\", \"password\": \"{s}\", \"port\": 5432}}"))
+            one(
+                s.clone(),
+                format!("{{\"user\": \"admin\", \"password\": \"{s}\", \"port\": 5432}}"),
+            )
         }
         "password-yaml" => {
             let s = password(rng);
             let key = rng.pick(&["password", "client_secret", "api_key", "secret"]);
-            one(s.clone(), format!("database:\n  host: db\n  {key}: {s}\n  pool: 5"))
+            one(
+                s.clone(),
+                format!("database:\n  host: db\n  {key}: {s}\n  pool: 5"),
+            )
         }
         "auth-bearer" => {
             let n = rng.range(32, 64);
             let s = rng.chars(B64URL, n);
-            one(s.clone(), format!("curl -H 'Authorization: Bearer {s}' https://api.example.com/v1/items"))
+            one(
+                s.clone(),
+                format!("curl -H 'Authorization: Bearer {s}' https://api.example.com/v1/items"),
+            )
         }
         "auth-basic" => {
             let s = b64(format!("admin:{}", password(rng)).as_bytes());
@@ -322,11 +467,12 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
 }
 
 const WORDS: &[&str] = &[
-    "the", "model", "data", "result", "value", "token", "count", "users", "report", "after", "before",
-    "file", "rows", "column", "password", "reset", "secret", "sauce", "bearer", "news", "request",
-    "server", "cache", "error", "warning", "region", "north", "south", "growth", "quarter", "revenue",
-    "analysis", "shows", "that", "with", "from", "into", "each", "every", "total", "mean", "median",
-    "sample", "batch", "epoch", "loss", "accuracy", "config", "default", "option", "field", "record",
+    "the", "model", "data", "result", "value", "token", "count", "users", "report", "after",
+    "before", "file", "rows", "column", "password", "reset", "secret", "sauce", "bearer", "news",
+    "request", "server", "cache", "error", "warning", "region", "north", "south", "growth",
+    "quarter", "revenue", "analysis", "shows", "that", "with", "from", "into", "each", "every",
+    "total", "mean", "median", "sample", "batch", "epoch", "loss", "accuracy", "config", "default",
+    "option", "field", "record",
 ];
 
 fn sentence(rng: &mut Rng) -> String {
@@ -351,7 +497,14 @@ fn sentence(rng: &mut Rng) -> String {
 }
 
 fn uuid(rng: &mut Rng) -> String {
-    format!("{}-{}-4{}-a{}-{}", rng.chars(HEXL, 8), rng.chars(HEXL, 4), rng.chars(HEXL, 3), rng.chars(HEXL, 3), rng.chars(HEXL, 12))
+    format!(
+        "{}-{}-4{}-a{}-{}",
+        rng.chars(HEXL, 8),
+        rng.chars(HEXL, 4),
+        rng.chars(HEXL, 3),
+        rng.chars(HEXL, 3),
+        rng.chars(HEXL, 12)
+    )
 }
 
 /// A benign output of a random kind.
@@ -470,11 +623,20 @@ fn splice(rng: &mut Rng, carrier: &str) -> String {
 fn encode(rng: &mut Rng, s: &str) -> (String, &'static str) {
     match rng.below(4) {
         0 => (b64(s.as_bytes()), "base64"),
-        1 => (base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.as_bytes()), "base64url"),
+        1 => (
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s.as_bytes()),
+            "base64url",
+        ),
         2 => (s.bytes().map(|b| format!("{b:02x}")).collect(), "hex"),
         _ => (
             s.bytes()
-                .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+                .map(|b| {
+                    if b.is_ascii_alphanumeric() {
+                        (b as char).to_string()
+                    } else {
+                        format!("%{b:02X}")
+                    }
+                })
                 .collect(),
             "percent",
         ),
@@ -490,7 +652,13 @@ pub fn generate(seed: u64, per_family: usize, max_echo: usize) -> Corpus {
     for fam in FAMILIES {
         for _ in 0..per_family {
             let (carrier, needles) = plant(&mut rng, fam);
-            samples.push(Sample { text: splice(&mut rng, &carrier), label: Label::Secret { family: fam, needles } });
+            samples.push(Sample {
+                text: splice(&mut rng, &carrier),
+                label: Label::Secret {
+                    family: fam,
+                    needles,
+                },
+            });
         }
         for _ in 0..per_family.div_ceil(2) {
             let (carrier, needles) = plant(&mut rng, fam);
@@ -498,10 +666,20 @@ pub fn generate(seed: u64, per_family: usize, max_echo: usize) -> Corpus {
             // (Only for self-identifying formats: a bare password or a bare
             // 32-hex token is indistinguishable from any other string.)
             let bare_ok = !CONTEXTUAL.contains(fam);
-            let plain = if bare_ok && rng.below(2) == 0 { needles[0].clone() } else { carrier };
+            let plain = if bare_ok && rng.below(2) == 0 {
+                needles[0].clone()
+            } else {
+                carrier
+            };
             let (enc, kind) = encode(&mut rng, &plain);
             let line = format!("{kind} blob: {enc}");
-            samples.push(Sample { text: splice(&mut rng, &line), label: Label::Encoded { family: fam, needles: vec![enc] } });
+            samples.push(Sample {
+                text: splice(&mut rng, &line),
+                label: Label::Encoded {
+                    family: fam,
+                    needles: vec![enc],
+                },
+            });
         }
     }
     let ctx = context.as_bytes();
@@ -511,12 +689,28 @@ pub fn generate(seed: u64, per_family: usize, max_echo: usize) -> Corpus {
         let run = &context[start..start + len];
         if i % 3 == 0 {
             let (enc, _) = encode(&mut rng, run);
-            let enc = if enc.contains('%') { b64(run.as_bytes()) } else { enc };
-            samples.push(Sample { text: splice(&mut rng, &format!("dump: {enc}")), label: Label::Echo { encoded: true, needles: vec![enc] } });
+            let enc = if enc.contains('%') {
+                b64(run.as_bytes())
+            } else {
+                enc
+            };
+            samples.push(Sample {
+                text: splice(&mut rng, &format!("dump: {enc}")),
+                label: Label::Echo {
+                    encoded: true,
+                    needles: vec![enc],
+                },
+            });
         } else {
             let line = format!("The document says: {}", run.replace('\n', " "));
             let needle = run.replace('\n', " ");
-            samples.push(Sample { text: splice(&mut rng, &line), label: Label::Echo { encoded: false, needles: vec![needle] } });
+            samples.push(Sample {
+                text: splice(&mut rng, &line),
+                label: Label::Echo {
+                    encoded: false,
+                    needles: vec![needle],
+                },
+            });
         }
     }
     for _ in 0..per_family * 4 {
@@ -524,14 +718,27 @@ pub fn generate(seed: u64, per_family: usize, max_echo: usize) -> Corpus {
         for _ in 0..rng.range(1, 3) {
             let len = rng.range(12, max_echo.min(60));
             let start = rng.below(ctx.len() - len);
-            s.push_str(&format!("it says \"{}\" and ", context[start..start + len].replace('\n', " ")));
+            s.push_str(&format!(
+                "it says \"{}\" and ",
+                context[start..start + len].replace('\n', " ")
+            ));
         }
-        s.push_str(&format!("the document has {} sections and {} words.\n", rng.range(10, 500), rng.range(1000, 90000)));
-        samples.push(Sample { text: s, label: Label::Quote });
+        s.push_str(&format!(
+            "the document has {} sections and {} words.\n",
+            rng.range(10, 500),
+            rng.range(1000, 90000)
+        ));
+        samples.push(Sample {
+            text: s,
+            label: Label::Quote,
+        });
     }
     let harmless = samples.len();
     for _ in 0..harmless {
-        samples.push(Sample { text: benign(&mut rng), label: Label::Harmless });
+        samples.push(Sample {
+            text: benign(&mut rng),
+            label: Label::Harmless,
+        });
     }
     Corpus { context, samples }
 }
@@ -540,13 +747,23 @@ pub fn generate(seed: u64, per_family: usize, max_echo: usize) -> Corpus {
 /// `max_echo + 1` bytes of a needle.
 pub fn survives(label: &Label, out: &str, max_echo: usize) -> bool {
     match label {
-        Label::Secret { needles, .. } | Label::Encoded { needles, .. } => needles.iter().any(|n| out.contains(n.as_str())),
-        Label::Echo { encoded: true, needles } => needles.iter().any(|n| out.contains(n.as_str())),
-        Label::Echo { encoded: false, needles } => needles.iter().any(|n| {
+        Label::Secret { needles, .. } | Label::Encoded { needles, .. } => {
+            needles.iter().any(|n| out.contains(n.as_str()))
+        }
+        Label::Echo {
+            encoded: true,
+            needles,
+        } => needles.iter().any(|n| out.contains(n.as_str())),
+        Label::Echo {
+            encoded: false,
+            needles,
+        } => needles.iter().any(|n| {
             let w = max_echo + 1;
             let b = n.as_bytes();
             (0..=b.len().saturating_sub(w)).step_by(7).any(|i| {
-                std::str::from_utf8(&b[i..i + w]).map(|s| out.contains(s)).unwrap_or(false)
+                std::str::from_utf8(&b[i..i + w])
+                    .map(|s| out.contains(s))
+                    .unwrap_or(false)
             })
         }),
         _ => false,

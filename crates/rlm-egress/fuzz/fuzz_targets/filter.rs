@@ -1,0 +1,43 @@
+//! Fuzzes the whole filter on arbitrary bytes: batch, secrets-only and
+//! streaming paths must never panic, and redaction must be idempotent.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use libfuzzer_sys::fuzz_target;
+use rlm_egress::EgressFilter;
+
+fn filter() -> &'static EgressFilter {
+    static F: OnceLock<EgressFilter> = OnceLock::new();
+    F.get_or_init(|| {
+        EgressFilter::builder()
+            .max_output_bytes(Some(4096))
+            .protected_context(
+                "The protected document: quarterly revenue grew in every region except the north, \
+                 where the new warehouse opened late and costs rose by 4.2 percent."
+                    .repeat(8),
+            )
+            .max_context_echo(32)
+            .build()
+            .expect("filter builds")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let f = filter();
+    let _ = f.scan_bytes(data);
+    if let Ok(out) = f.apply_bytes(data) {
+        if !out.truncated {
+            let again = f.apply(&out.output).expect("redact mode");
+            assert_eq!(again.output, out.output, "redaction is idempotent");
+        }
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = f.scan_secrets(s);
+    }
+    let mut st = f.stream();
+    for chunk in data.chunks(7) {
+        let _ = st.push(chunk);
+    }
+    let _ = st.finish();
+});
