@@ -85,7 +85,11 @@ async fn run_inner(args: &ExecArgs, mut loader: ConfigLoader) -> Result<i32, (i3
         loader = loader.flag("sandbox.docker_runtime", r.clone(), "--runtime");
     }
     if args.allow_unsafe_runtime {
-        loader = loader.flag("sandbox.allow_unsafe_runtime", "true", "--allow-unsafe-runtime");
+        loader = loader.flag(
+            "sandbox.allow_unsafe_runtime",
+            "true",
+            "--allow-unsafe-runtime",
+        );
     }
     if let Some(t) = &args.timeout {
         loader = loader.flag("sandbox.execution_timeout", t.clone(), "--timeout");
@@ -127,9 +131,9 @@ async fn run_inner(args: &ExecArgs, mut loader: ConfigLoader) -> Result<i32, (i3
         .map_err(|e| (USAGE, format!("egress filter: {e}")))?;
 
     let sandbox: Arc<dyn Sandbox> = match config.sandbox.execution_mode {
-        ExecutionMode::Local => Arc::new(
-            LocalSandbox::new(&config).map_err(|e| (runtime_exit(&e), e.to_string()))?,
-        ),
+        ExecutionMode::Local => {
+            Arc::new(LocalSandbox::new(&config).map_err(|e| (runtime_exit(&e), e.to_string()))?)
+        }
         ExecutionMode::Docker => Arc::new(
             DockerSandbox::new(&config)
                 .await
@@ -153,7 +157,12 @@ async fn run_inner(args: &ExecArgs, mut loader: ConfigLoader) -> Result<i32, (i3
     // Removed on every path, Ctrl-C included.
     session.close().await;
     let outcome = match result {
-        None => return Err((INTERRUPTED, "interrupted; the sandbox was removed".to_string())),
+        None => {
+            return Err((
+                INTERRUPTED,
+                "interrupted; the sandbox was removed".to_string(),
+            ))
+        }
         Some(Err(e)) => return Err((UNAVAILABLE, e.to_string())),
         Some(Ok(o)) => o,
     };
@@ -205,14 +214,24 @@ fn report(args: &ExecArgs, filter: &EgressFilter, info: &SessionInfo, o: &ExecOu
             let _ = writeln!(
                 err,
                 "rlm exec: timed out{}",
-                if killed { "; the sandbox was killed" } else { "" }
+                if killed {
+                    "; the sandbox was killed"
+                } else {
+                    ""
+                }
             );
         }
         ExecStatus::OutOfMemory => {
-            let _ = writeln!(err, "rlm exec: the sandbox ran out of memory and was killed");
+            let _ = writeln!(
+                err,
+                "rlm exec: the sandbox ran out of memory and was killed"
+            );
         }
         ExecStatus::Died { exit_code } => {
-            let _ = writeln!(err, "rlm exec: the sandbox process died (exit status {exit_code:?})");
+            let _ = writeln!(
+                err,
+                "rlm exec: the sandbox process died (exit status {exit_code:?})"
+            );
         }
         _ => {}
     }

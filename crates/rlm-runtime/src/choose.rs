@@ -111,7 +111,12 @@ mod tests {
         RuntimeInfo::new(name, path, Vec::new())
     }
 
-    fn cfg(profile: Profile, choice: RuntimeChoice, allow: bool, ack: bool) -> (SandboxConfig, GeneralConfig) {
+    fn cfg(
+        profile: Profile,
+        choice: RuntimeChoice,
+        allow: bool,
+        ack: bool,
+    ) -> (SandboxConfig, GeneralConfig) {
         let mut c = ConfigLoader::new().load().expect("defaults").config;
         c.general.profile = profile;
         c.general.acknowledge_unsafe = ack;
@@ -119,6 +124,15 @@ mod tests {
         c.sandbox.allow_unsafe_runtime = allow;
         (c.sandbox, c.general)
     }
+
+    type Case<'a> = (
+        Profile,
+        RuntimeChoice,
+        bool,
+        bool,
+        &'a Vec<RuntimeInfo>,
+        Option<&'a str>,
+    );
 
     #[test]
     fn matrix() {
@@ -128,7 +142,7 @@ mod tests {
         let no_gvisor = vec![rt("runc", "runc")];
         use Profile::*;
         use RuntimeChoice::*;
-        let cases: Vec<(Profile, RuntimeChoice, bool, bool, &Vec<RuntimeInfo>, Option<&str>)> = vec![
+        let cases: Vec<Case<'_>> = vec![
             (Maximum, Auto, false, false, &with_gvisor, Some("runsc")),
             (Maximum, Auto, false, false, &renamed_gvisor, Some("gvisor")),
             (Maximum, Auto, false, false, &spoofed, None),

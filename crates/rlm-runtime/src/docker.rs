@@ -43,7 +43,10 @@ impl DockerSandbox {
     }
 
     /// The same over an existing connection.
-    pub async fn with_host(host: DockerHost, config: &Config) -> Result<DockerSandbox, RuntimeError> {
+    pub async fn with_host(
+        host: DockerHost,
+        config: &Config,
+    ) -> Result<DockerSandbox, RuntimeError> {
         if config.sandbox.execution_mode != ExecutionMode::Docker {
             return Err(RuntimeError::Config(
                 "execution_mode is local: use LocalSandbox (development profile only)".to_string(),
@@ -98,7 +101,8 @@ impl DockerSandbox {
     ) -> Result<AgentSession<DockerBackend>, RuntimeError> {
         let t0 = Instant::now();
         let id = new_session_id();
-        let span = tracing::info_span!("sandbox_start", session = %id, runtime = %self.runtime.name);
+        let span =
+            tracing::info_span!("sandbox_start", session = %id, runtime = %self.runtime.name);
         let _enter = span.enter();
         let docker = self.host.client().clone();
         let body = container_body(
@@ -111,7 +115,10 @@ impl DockerSandbox {
             true,
         );
         let created = docker
-            .create_container(Some(CreateContainerOptionsBuilder::new().name(&id).build()), body)
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&id).build()),
+                body,
+            )
             .await
             .map_err(|e| RuntimeError::docker("create", e))?;
         let backend = DockerBackend {
@@ -267,7 +274,10 @@ impl Backend for DockerBackend {
     async fn kill(&self) {
         let _ = self
             .docker
-            .kill_container(&self.id, Some(KillContainerOptionsBuilder::new().signal("SIGKILL").build()))
+            .kill_container(
+                &self.id,
+                Some(KillContainerOptionsBuilder::new().signal("SIGKILL").build()),
+            )
             .await;
     }
 
@@ -295,12 +305,19 @@ impl Backend for DockerBackend {
     async fn destroy(&self) {
         let r = self
             .docker
-            .remove_container(&self.id, Some(RemoveContainerOptionsBuilder::new().force(true).build()))
+            .remove_container(
+                &self.id,
+                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+            )
             .await;
         match r {
             Ok(()) => tracing::debug!(container = %self.id, "sandbox removed"),
-            Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => {}
-            Err(e) => tracing::warn!(container = %self.id, error = %e, "could not remove sandbox; `rlm doctor --reap` will"),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => {}
+            Err(e) => {
+                tracing::warn!(container = %self.id, error = %e, "could not remove sandbox; `rlm doctor --reap` will")
+            }
         }
         if let Some(d) = &self.temp_dir {
             let _ = std::fs::remove_dir_all(d);
@@ -316,7 +333,9 @@ impl Backend for DockerBackend {
         let spawned = std::thread::Builder::new()
             .name("rlm-sandbox-remove".to_string())
             .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
                 if let Ok(rt) = rt {
                     rt.block_on(async {
                         if let Ok(host) = DockerHost::connect().await {
@@ -338,4 +357,3 @@ impl Backend for DockerBackend {
         }
     }
 }
-

@@ -103,7 +103,14 @@ pub(crate) fn container_body(
     };
     let host_config = HostConfig {
         runtime: Some(runtime.to_string()),
-        network_mode: Some(if cfg.network_enabled { "bridge" } else { "none" }.to_string()),
+        network_mode: Some(
+            if cfg.network_enabled {
+                "bridge"
+            } else {
+                "none"
+            }
+            .to_string(),
+        ),
         memory: Some(memory),
         // Equal to memory: no swap, so the limit is the limit.
         memory_swap: Some(memory),
@@ -204,7 +211,9 @@ mod tests {
         }
         assert_eq!(body.user.as_deref(), Some(SANDBOX_USER));
         let env = body.env.expect("env");
-        assert!(env.iter().all(|e| !e.contains("KEY") && !e.starts_with("RLM_")));
+        assert!(env
+            .iter()
+            .all(|e| !e.contains("KEY") && !e.starts_with("RLM_")));
         let m = &hc.mounts.expect("mounts")[0];
         assert_eq!(m.read_only, Some(true));
         assert!(hc.binds.is_none(), "no docker socket or other bind");

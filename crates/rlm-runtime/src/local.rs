@@ -61,20 +61,21 @@ impl Sandbox for LocalSandbox {
             .unwrap_or(0);
         let c = &self.config;
         // Address space covers the memory limit plus the mapped context.
-        let vmem_kib = (c.memory_limit.bytes().saturating_add(ctx_len) / 1024).saturating_add(256 * 1024);
-        // rlimits through the shell's `ulimit`, so no unsafe pre_exec hook.
-        let script = format!(
-            "ulimit -n {} && ulimit -u {} && ulimit -f {} && ulimit -c 0 && ulimit -v {} && exec python3 -I -S -u -c \"$RLM_BOOT\"",
+        let vmem_kib =
+            (c.memory_limit.bytes().saturating_add(ctx_len) / 1024).saturating_add(256 * 1024);
+        // rlimits set by Python itself before the agent is read: no unsafe
+        // pre_exec hook, no shell whose `ulimit` flags differ per system.
+        let prelude = format!(
+            "import resource as _rs\nfor _n, _v in (('RLIMIT_NOFILE', {}), ('RLIMIT_NPROC', {}), ('RLIMIT_FSIZE', {}), ('RLIMIT_CORE', 0), ('RLIMIT_AS', {})):\n    _rs.setrlimit(getattr(_rs, _n), (_v, _v))\ndel _rs, _n, _v\n",
             c.nofile_limit,
             c.nproc_limit,
-            (c.fsize_limit.bytes() / 1024).max(1),
-            vmem_kib,
+            c.fsize_limit.bytes().max(1),
+            vmem_kib.saturating_mul(1024),
         );
-        let mut child = Command::new("/bin/sh")
-            .arg("-c")
-            .arg(script)
+        let mut child = Command::new("python3")
+            .args(["-I", "-S", "-u", "-c"])
+            .arg(format!("{prelude}{BOOTSTRAP}"))
             .env_clear()
-            .env("RLM_BOOT", BOOTSTRAP)
             .env("LANG", "C.UTF-8")
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("HOME", std::env::temp_dir())
@@ -114,9 +115,11 @@ impl Sandbox for LocalSandbox {
                 }
             }
         });
-        let output = futures_util::stream::unfold(rx, |mut rx| async move {
-            rx.recv().await.map(|c| (c, rx))
-        });
+        let output =
+            futures_util::stream::unfold(
+                rx,
+                |mut rx| async move { rx.recv().await.map(|c| (c, rx)) },
+            );
         let transport = Transport {
             writer: Box::pin(stdin),
             output: Box::pin(output),
@@ -139,7 +142,11 @@ impl Sandbox for LocalSandbox {
         let mut session = AgentSession::boot(transport, backend, self.limits, info).await?;
         let ctx_str = ctx.as_ref().map(|p| p.to_string_lossy().into_owned());
         session
-            .init(ctx_str.as_deref(), req.host_calls.clone(), &self.config.denied_imports)
+            .init(
+                ctx_str.as_deref(),
+                req.host_calls.clone(),
+                &self.config.denied_imports,
+            )
             .await?;
         session.info_mut().start_time = t0.elapsed();
         Ok(Box::new(session))

@@ -102,6 +102,19 @@ pub(crate) fn start_ticks(pid: u32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
+/// A fresh session id, unique on this host: pid, a per-process counter and
+/// the clock. Used as the container name, so two sessions never collide.
+pub(crate) fn new_session_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("rlm-{}-{n}-{nanos:08x}", std::process::id())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,17 +135,4 @@ mod tests {
         no_pid.remove(LABEL_OWNER_PID);
         assert!(!Owner::label_owner_alive(&no_pid));
     }
-}
-
-/// A fresh session id, unique on this host: pid, a per-process counter and
-/// the clock. Used as the container name, so two sessions never collide.
-pub(crate) fn new_session_id() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    format!("rlm-{}-{n}-{nanos:08x}", std::process::id())
 }

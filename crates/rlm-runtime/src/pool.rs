@@ -40,7 +40,9 @@ pub struct WarmPool {
 
 impl std::fmt::Debug for WarmPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WarmPool").field("size", &self.inner.size).finish()
+        f.debug_struct("WarmPool")
+            .field("size", &self.inner.size)
+            .finish()
     }
 }
 

@@ -165,7 +165,11 @@ impl FrameDecoder {
         if self.buf.len() < HEADER_LEN + len {
             return Ok(None);
         }
-        let body: Vec<u8> = self.buf.drain(..HEADER_LEN + len).skip(HEADER_LEN).collect();
+        let body: Vec<u8> = self
+            .buf
+            .drain(..HEADER_LEN + len)
+            .skip(HEADER_LEN)
+            .collect();
         decode_body(&body).map(Some)
     }
 }
@@ -248,6 +252,9 @@ mod tests {
         let body: Value = serde_json::from_slice(&f[8..]).expect("json");
         assert_eq!(body["v"], 1);
         assert_eq!(body["type"], "interrupt");
-        assert_eq!(usize::from_str_radix(std::str::from_utf8(&f[..8]).expect("utf8"), 16).expect("hex"), f.len() - 8);
+        assert_eq!(
+            usize::from_str_radix(std::str::from_utf8(&f[..8]).expect("utf8"), 16).expect("hex"),
+            f.len() - 8
+        );
     }
 }

@@ -75,16 +75,16 @@ impl DockerHost {
             Err(e) => report.errors.push(format!("list containers: {e}")),
         }
         for (pid, id) in runtime_processes() {
-            match self.client().inspect_container(&id, None).await {
+            let gone = matches!(
+                self.client().inspect_container(&id, None).await,
                 Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404, ..
-                }) => {
-                    if kill(pid) {
-                        tracing::info!(pid, container = %id, "killed leftover runtime process");
-                        report.killed_processes.push((pid, id));
-                    }
-                }
-                _ => {}
+                    status_code: 404,
+                    ..
+                })
+            );
+            if gone && kill(pid) {
+                tracing::info!(pid, container = %id, "killed leftover runtime process");
+                report.killed_processes.push((pid, id));
             }
         }
         report
@@ -99,7 +99,11 @@ fn runtime_processes() -> Vec<(u32, String)> {
         return out;
     };
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(raw) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
@@ -133,7 +137,11 @@ pub(crate) fn kill_runtime_leftovers(id: &str) -> Vec<u32> {
     };
     let me = std::process::id();
     for entry in dir.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == me {
@@ -154,6 +162,9 @@ fn kill(pid: u32) -> bool {
     let Ok(raw) = i32::try_from(pid) else {
         return false;
     };
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(raw), nix::sys::signal::Signal::SIGKILL)
-        .is_ok()
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(raw),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .is_ok()
 }

@@ -343,19 +343,21 @@ impl<B: Backend> AgentSession<B> {
             s.recv_start().await
         };
         match tokio::time::timeout(START_TIMEOUT, hello).await {
-            Ok(Ok(AgentMsg::Hello {
-                kernel, python, ..
-            })) => {
+            Ok(Ok(AgentMsg::Hello { kernel, python, .. })) => {
                 info.kernel_release = kernel.chars().take(256).collect();
                 info.python = python.chars().take(64).collect();
                 s.info = info;
                 Ok(s)
             }
             Ok(Ok(other)) => Err(s
-                .fail_start(RuntimeError::protocol(format!("expected hello, got {other:?}")))
+                .fail_start(RuntimeError::protocol(format!(
+                    "expected hello, got {other:?}"
+                )))
                 .await),
             Ok(Err(e)) => Err(s.fail_start(e).await),
-            Err(_) => Err(s.fail_start(RuntimeError::Unresponsive(START_TIMEOUT)).await),
+            Err(_) => Err(s
+                .fail_start(RuntimeError::Unresponsive(START_TIMEOUT))
+                .await),
         }
     }
 
@@ -410,7 +412,7 @@ impl<B: Backend> AgentSession<B> {
                 detail,
                 diagnostics: self.diagnostics(),
             },
-            RuntimeError::Protocol { .. } | RuntimeError::Unresponsive(_) => {
+            RuntimeError::Protocol { .. } | RuntimeError::Unresponsive(_) | RuntimeError::Io(_) => {
                 RuntimeError::StartFailed {
                     detail: e.to_string(),
                     diagnostics: self.diagnostics(),
@@ -507,7 +509,13 @@ impl<B: Backend> AgentSession<B> {
         let timeout = req.timeout.unwrap_or(self.limits.timeout);
         let mut deadline = tokio::time::Instant::now() + timeout;
         let mut interrupted = false;
-        if let Err(e) = self.send(&HostMsg::Exec { id, code: &req.code }).await {
+        if let Err(e) = self
+            .send(&HostMsg::Exec {
+                id,
+                code: &req.code,
+            })
+            .await
+        {
             return Err(self.died_err(e).await);
         }
         loop {
@@ -536,7 +544,11 @@ impl<B: Backend> AgentSession<B> {
                     };
                     return Ok(self.finish(r, status, t0.elapsed()));
                 }
-                Ok(Some(Ok(AgentMsg::Call { id: cid, name, args }))) => {
+                Ok(Some(Ok(AgentMsg::Call {
+                    id: cid,
+                    name,
+                    args,
+                }))) => {
                     let reply = if interrupted {
                         Err("interrupted: the cell timed out".to_string())
                     } else {

@@ -14,7 +14,8 @@ async fn search_a_sparse_gib_file_under_256m() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("big.txt");
     let mut f = std::fs::File::create(&path).expect("create");
-    f.write_all(b"first line\nsecond line\nthird NEEDLE-1 line\n").expect("write");
+    f.write_all(b"first line\nsecond line\nthird NEEDLE-1 line\n")
+        .expect("write");
     let offsets = [700u64 << 20, (1u64 << 30) + (100 << 20)];
     for (i, off) in offsets.iter().enumerate() {
         f.seek(SeekFrom::Start(*off)).expect("seek");
@@ -31,11 +32,17 @@ async fn search_a_sparse_gib_file_under_256m() {
         .start(SessionRequest::new().context(&path))
         .await
         .expect("start");
-    let r = s.exec(ExecRequest::new("len(context)")).await.expect("exec");
+    let r = s
+        .exec(ExecRequest::new("len(context)"))
+        .await
+        .expect("exec");
     assert_eq!(r.stdout.trim(), ((1u64 << 30) + (200 << 20)).to_string());
     let t0 = std::time::Instant::now();
     let r = s
-        .exec(ExecRequest::new("print(context.search(rb'NEEDLE-\\d', max_results=10))").timeout(std::time::Duration::from_secs(60)))
+        .exec(
+            ExecRequest::new("print(context.search(rb'NEEDLE-\\d', max_results=10))")
+                .timeout(std::time::Duration::from_secs(60)),
+        )
         .await
         .expect("exec");
     eprintln!("search over 1.2 GiB: {:?}", t0.elapsed());
@@ -52,8 +59,14 @@ async fn search_a_sparse_gib_file_under_256m() {
         )))
         .await
         .expect("exec");
-    assert_eq!(r.stdout, "first NEEDLE-2 ['second line', 'third NEEDLE-1 line'] <context:\n", "{r:?}");
-    let r = s.exec(ExecRequest::new("open('/rlm/context', 'r+')")).await.expect("exec");
+    assert_eq!(
+        r.stdout, "first NEEDLE-2 ['second line', 'third NEEDLE-1 line'] <context:\n",
+        "{r:?}"
+    );
+    let r = s
+        .exec(ExecRequest::new("open('/rlm/context', 'r+')"))
+        .await
+        .expect("exec");
     assert!(r.exception.is_some(), "context is read-only");
     s.close().await;
 }
@@ -68,12 +81,17 @@ async fn warm_pool_serves_each_container_once() {
     std::fs::write(&path, "pooled context").expect("write");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
 
-    let sandbox = DockerSandbox::new(&common::config(&[])).await.expect("sandbox");
+    let sandbox = DockerSandbox::new(&common::config(&[]))
+        .await
+        .expect("sandbox");
     let pool = WarmPool::new(sandbox, 2);
     pool.fill().await.expect("fill");
     assert_eq!(pool.ready().await, 2);
     let t0 = std::time::Instant::now();
-    let mut a = pool.start(SessionRequest::new().context(&path)).await.expect("a");
+    let mut a = pool
+        .start(SessionRequest::new().context(&path))
+        .await
+        .expect("a");
     let took = t0.elapsed();
     eprintln!("warm pool session ready in {took:?}");
     assert!(took < std::time::Duration::from_millis(300), "{took:?}");
@@ -81,13 +99,22 @@ async fn warm_pool_serves_each_container_once() {
     assert_eq!(r.stdout, "'pooled context'\n");
     let mut b = pool.start(SessionRequest::new()).await.expect("b");
     assert_ne!(a.info().container_id, b.info().container_id);
-    assert_eq!(b.exec(ExecRequest::new("len(context)")).await.expect("exec").stdout, "0\n");
+    assert_eq!(
+        b.exec(ExecRequest::new("len(context)"))
+            .await
+            .expect("exec")
+            .stdout,
+        "0\n"
+    );
     let used = [a.info().container_id.clone(), b.info().container_id.clone()];
     a.close().await;
     b.close().await;
     pool.fill().await.expect("refill");
     let c = pool.start(SessionRequest::new()).await.expect("c");
-    assert!(!used.contains(&c.info().container_id), "a pooled container serves one session");
+    assert!(
+        !used.contains(&c.info().container_id),
+        "a pooled container serves one session"
+    );
     c.close().await;
     pool.close().await;
     // Background refills may still be finishing: give them a moment.

@@ -5,9 +5,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use rlm_runtime::{
-    DockerSandbox, ExecRequest, ExecStatus, RuntimeError, Sandbox, SessionRequest,
-};
+use rlm_runtime::{DockerSandbox, ExecRequest, ExecStatus, RuntimeError, Sandbox, SessionRequest};
 
 #[tokio::test]
 async fn timeout_interrupts_then_kills() {
@@ -19,11 +17,17 @@ async fn timeout_interrupts_then_kills() {
         .expect("sandbox");
     let mut s = sandbox.start(SessionRequest::new()).await.expect("start");
     let r = s
-        .exec(ExecRequest::new("x = 1\nimport time\ntime.sleep(60)").timeout(Duration::from_millis(500)))
+        .exec(
+            ExecRequest::new("x = 1\nimport time\ntime.sleep(60)")
+                .timeout(Duration::from_millis(500)),
+        )
         .await
         .expect("exec");
     assert_eq!(r.status, ExecStatus::TimedOut { killed: false }, "{r:?}");
-    assert_eq!(r.exception.as_ref().map(|e| e.kind.as_str()), Some("KeyboardInterrupt"));
+    assert_eq!(
+        r.exception.as_ref().map(|e| e.kind.as_str()),
+        Some("KeyboardInterrupt")
+    );
     assert_eq!(r.exit_code(), 124);
     // Still alive, state kept.
     let r = s.exec(ExecRequest::new("x")).await.expect("exec");
@@ -44,8 +48,14 @@ async fn timeout_interrupts_then_kills() {
     s.close().await;
     assert!(!common::my_containers().contains(&cid));
     // A fresh session works.
-    let mut s = sandbox.start(SessionRequest::new()).await.expect("start again");
-    assert_eq!(s.exec(ExecRequest::new("2")).await.expect("exec").stdout, "2\n");
+    let mut s = sandbox
+        .start(SessionRequest::new())
+        .await
+        .expect("start again");
+    assert_eq!(
+        s.exec(ExecRequest::new("2")).await.expect("exec").stdout,
+        "2\n"
+    );
     s.close().await;
 }
 
@@ -53,13 +63,19 @@ async fn oom_case(cfg: rlm_config::Config) {
     let sandbox = DockerSandbox::new(&cfg).await.expect("sandbox");
     let mut s = sandbox.start(SessionRequest::new()).await.expect("start");
     let r = s
-        .exec(ExecRequest::new("chunks = []\nwhile True:\n    chunks.append(b'x' * (16 << 20))"))
+        .exec(ExecRequest::new(
+            "chunks = []\nwhile True:\n    chunks.append(b'x' * (16 << 20))",
+        ))
         .await
         .expect("exec");
     // Python may get MemoryError first (if the kernel refuses the
     // allocation) or be killed by the OOM killer: both are memory limits.
     let mem_error = r.exception.as_ref().map(|e| e.kind.as_str()) == Some("MemoryError");
-    assert!(r.status == ExecStatus::OutOfMemory || mem_error, "{r:?} ({})", s.info().runtime);
+    assert!(
+        r.status == ExecStatus::OutOfMemory || mem_error,
+        "{r:?} ({})",
+        s.info().runtime
+    );
     if r.status == ExecStatus::OutOfMemory {
         assert_eq!(r.exit_code(), 137);
         assert!(!s.is_alive());
@@ -89,23 +105,39 @@ async fn hostile_frames_end_the_session() {
     let cases = [
         ("gvisor", forge("b'\\xff\\x00garbage'")),
         ("runc", forge("b'ffffffff'")),
-        ("runc", forge("b'0000000b{\"v\":1,\"type\":\"nope\"}'.replace(b'0000000b', b'%08x' % 24)")),
+        (
+            "runc",
+            forge("b'0000000b{\"v\":1,\"type\":\"nope\"}'.replace(b'0000000b', b'%08x' % 24)"),
+        ),
         ("runc", forge("b'%08x' % 18 + b'{\"v\":9,\"type\":\"x\"}'")),
         ("runc", forge("b'%08x' % 8 + b'not json'")),
     ];
-    let gvisor = DockerSandbox::new(&common::config(&[])).await.expect("sandbox");
-    let runc = DockerSandbox::new(&common::runc_config(&[])).await.expect("sandbox");
+    let gvisor = DockerSandbox::new(&common::config(&[]))
+        .await
+        .expect("sandbox");
+    let runc = DockerSandbox::new(&common::runc_config(&[]))
+        .await
+        .expect("sandbox");
     for (which, code) in cases {
         let sb = if which == "gvisor" { &gvisor } else { &runc };
         let mut s = sb.start(SessionRequest::new()).await.expect("start");
-        let err = s.exec(ExecRequest::new(code.clone())).await.expect_err("protocol error");
-        assert!(matches!(err, RuntimeError::Protocol { .. }), "{code}: {err}");
+        let err = s
+            .exec(ExecRequest::new(code.clone()))
+            .await
+            .expect_err("protocol error");
+        assert!(
+            matches!(err, RuntimeError::Protocol { .. }),
+            "{code}: {err}"
+        );
         assert!(!s.is_alive());
         s.close().await;
     }
     // The host is fine and a new session works.
     let mut s = gvisor.start(SessionRequest::new()).await.expect("start");
-    assert_eq!(s.exec(ExecRequest::new("7")).await.expect("exec").stdout, "7\n");
+    assert_eq!(
+        s.exec(ExecRequest::new("7")).await.expect("exec").stdout,
+        "7\n"
+    );
     s.close().await;
 }
 
@@ -114,7 +146,9 @@ async fn drop_failed_start_and_reaper_clean_up() {
     let Some(host) = common::docker_or_skip("drop_failed_start_and_reaper_clean_up").await else {
         return;
     };
-    let sandbox = DockerSandbox::new(&common::config(&[])).await.expect("sandbox");
+    let sandbox = DockerSandbox::new(&common::config(&[]))
+        .await
+        .expect("sandbox");
     // Drop without close removes the container.
     let s = sandbox.start(SessionRequest::new()).await.expect("start");
     let cid = s.info().container_id.clone().expect("cid");
@@ -127,7 +161,10 @@ async fn drop_failed_start_and_reaper_clean_up() {
     let mut cfg = common::config(&[]);
     cfg.sandbox.pids_limit = 4;
     let bad = DockerSandbox::new(&cfg).await.expect("sandbox");
-    let err = bad.start(SessionRequest::new()).await.expect_err("start must fail");
+    let err = bad
+        .start(SessionRequest::new())
+        .await
+        .expect_err("start must fail");
     assert!(err.is_unavailable(), "{err}");
     // Other tests run concurrently: look for a container with the bad limit.
     for id in common::my_containers() {
@@ -154,9 +191,15 @@ async fn drop_failed_start_and_reaper_clean_up() {
     };
     let created = host
         .client()
-        .create_container(None::<bollard::query_parameters::CreateContainerOptions>, body)
+        .create_container(
+            None::<bollard::query_parameters::CreateContainerOptions>,
+            body,
+        )
         .await
         .expect("create");
     let report = host.reap_orphans().await;
-    assert!(report.removed.iter().any(|(id, _)| *id == created.id), "{report:?}");
+    assert!(
+        report.removed.iter().any(|(id, _)| *id == created.id),
+        "{report:?}"
+    );
 }
