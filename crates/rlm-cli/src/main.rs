@@ -10,6 +10,7 @@
 mod config_cmd;
 mod doctor;
 mod egress_cmd;
+mod exec_cmd;
 mod exit;
 
 use std::path::PathBuf;
@@ -37,6 +38,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run Python in a hardened sandbox, with every layer.
+    Exec(exec_cmd::ExecArgs),
     /// Filter text through the leak filter (secrets, encoded secrets, context echo).
     Egress(egress_cmd::EgressArgs),
     /// Diagnose this host: Docker, runtimes, gVisor probe, image, configuration.
@@ -70,6 +73,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Config { command } => config_cmd::run(command, loader),
         Command::Doctor(args) => block_on(doctor::run(args, loader)),
         Command::Egress(args) => egress_cmd::run(args),
+        Command::Exec(args) => block_on(exec_cmd::run(args, loader)),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
