@@ -42,3 +42,8 @@ pub use orchestrator::{
     Approver, ContextInput, Orchestrator, OrchestratorBuilder, Progress, ProgressFn, RunReport,
     RunRequest, Settings,
 };
+
+/// The README's example, compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -355,7 +355,7 @@ impl Orchestrator {
     pub async fn run(&self, request: RunRequest) -> RunReport {
         let started = Instant::now();
         let budget = Budget::new(
-            self.shared.settings.limits.clone(),
+            self.shared.settings.limits,
             self.shared.pricing.clone(),
         );
         let RunRequest {
