@@ -354,10 +354,7 @@ impl Orchestrator {
     /// Runs one query to its answer or to the limit that stops it.
     pub async fn run(&self, request: RunRequest) -> RunReport {
         let started = Instant::now();
-        let budget = Budget::new(
-            self.shared.settings.limits,
-            self.shared.pricing.clone(),
-        );
+        let budget = Budget::new(self.shared.settings.limits, self.shared.pricing.clone());
         let RunRequest {
             query,
             context,

@@ -14,15 +14,28 @@ use rlm_orchestrator::{ContextInput, Orchestrator, RunRequest};
 async fn bundled_demo_replays_to_its_answer() {
     let demo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo");
     let cfg = support::config();
-    let Some(repls) = support::docker(&cfg).await else { return };
+    let Some(repls) = support::docker(&cfg).await else {
+        return;
+    };
     let replay = Arc::new(ReplayProvider::from_file(&demo.join("trajectory.jsonl")).unwrap());
-    let orch = Orchestrator::builder(&cfg, replay.clone(), repls).unwrap().build().unwrap();
+    let orch = Orchestrator::builder(&cfg, replay.clone(), repls)
+        .unwrap()
+        .build()
+        .unwrap();
     let question = std::fs::read_to_string(demo.join("question.txt")).unwrap();
-    let report = orch.run(RunRequest::new(question.trim(), ContextInput::File(demo.join("context.txt")))).await;
+    let report = orch
+        .run(RunRequest::new(
+            question.trim(),
+            ContextInput::File(demo.join("context.txt")),
+        ))
+        .await;
     let answer = report.outcome.unwrap();
     assert!(answer.contains("Badge 7731 (Dana Whitfield)"), "{answer}");
     assert!(answer.contains("02:47:13"), "{answer}");
     assert_eq!(report.iterations, 3);
-    assert_eq!(report.budget.llm_calls, 9, "3 root turns and 6 sub-calls over the chunks");
+    assert_eq!(
+        report.budget.llm_calls, 9,
+        "3 root turns and 6 sub-calls over the chunks"
+    );
     assert_eq!(replay.remaining(), 0, "every recorded reply was used");
 }

@@ -315,3 +315,83 @@ async fn records_a_run_that_replays_and_an_audit_log_that_verifies() {
         AuditVerdict::Tampered { line: 3, .. }
     ));
 }
+
+#[tokio::test]
+async fn wall_clock_limit_stops_a_slow_run() {
+    let server = MockServer::start(Arc::new(|_, _| {
+        Reply::text("FINAL(late)").delay(Duration::from_secs(3))
+    }))
+    .await;
+    let mut cfg = config();
+    cfg.budget.max_wall_time = rlm_config::Span(Duration::from_millis(500));
+    let orch = Orchestrator::builder(&cfg, server.provider(), Arc::new(InertRepls))
+        .unwrap()
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    let report = orch.run(RunRequest::new("q", ContextInput::None)).await;
+    assert!(
+        matches!(report.outcome, Err(RunError::Deadline(_))),
+        "{:?}",
+        report.outcome
+    );
+    assert_eq!(report.exit_code(), exit::TIME);
+    assert!(t.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn anthropic_messages_shape_and_usage() {
+    let server = MockServer::start(Arc::new(|_, _| {
+        let mut r = Reply::text("");
+        r.body = serde_json::json!({
+            "model": "claude-3-5-haiku-20241022",
+            "content": [{"type": "text", "text": "FINAL(from claude)"}],
+            "usage": {"input_tokens": 30, "output_tokens": 5}
+        });
+        r
+    }))
+    .await;
+    let p = rlm_orchestrator::provider::AnthropicProvider::new(
+        Some(server.base_url.trim_end_matches("/v1")),
+        rlm_config::Secret::new("sk-ant-test"),
+        Duration::from_secs(5),
+        0,
+    )
+    .unwrap();
+    let c = p.complete(&request("hi")).await.unwrap();
+    assert_eq!(c.text, "FINAL(from claude)");
+    assert_eq!((c.usage.input_tokens, c.usage.output_tokens), (30, 5));
+    let body = &server.requests()[0].body;
+    assert_eq!(body["system"], "sys");
+    assert_eq!(body["messages"].as_array().map(Vec::len), Some(1));
+    assert_eq!(body["max_tokens"], 50);
+}
+
+struct Decline;
+
+impl rlm_orchestrator::Approver for Decline {
+    fn approve<'a>(&'a self, _: &'a str, _: &'a str) -> futures_util::future::BoxFuture<'a, bool> {
+        Box::pin(async { false })
+    }
+}
+
+#[tokio::test]
+async fn declined_cells_do_not_run_and_the_model_is_told() {
+    let server = MockServer::start(Arc::new(|body, _| {
+        if turn(body) == 0 {
+            Reply::text(repl("import os"))
+        } else {
+            Reply::text("FINAL(ok)")
+        }
+    }))
+    .await;
+    let orch = Orchestrator::builder(&config(), server.provider(), Arc::new(InertRepls))
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut req = RunRequest::new("q", ContextInput::None);
+    req.approver = Some(Arc::new(Decline));
+    let report = orch.run(req).await;
+    assert_eq!(report.outcome.as_deref().ok(), Some("ok"));
+    assert!(last_user(&server.requests()[1].body).contains("declined"));
+}

@@ -279,3 +279,42 @@ async fn eight_concurrent_sessions_share_nothing() {
         assert_eq!(report.budget.llm_calls, 2);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn outputs_and_the_answer_are_filtered_with_the_context_protected() {
+    let cfg = config();
+    let Some(repls) = docker(&cfg).await else {
+        return;
+    };
+    let server = MockServer::start(Arc::new(|body: &Value, _| match turn(body) {
+        // Dump the whole context (a secret and long verbatim runs) to stdout and stderr.
+        0 => Reply::text(repl("import sys\nprint(context[0:len(context)])\nprint(context[0:len(context)], file=sys.stderr)")),
+        _ => Reply::text(repl("FINAL(context[0:len(context)])")),
+    }))
+    .await;
+    let orch = Orchestrator::builder(&cfg, server.provider(), repls)
+        .unwrap()
+        .build()
+        .unwrap();
+    let ctx = haystack(1);
+    let report = orch
+        .run(RunRequest::new("dump it", ContextInput::Text(ctx)))
+        .await;
+    let answer = report.outcome.unwrap();
+    assert!(!answer.contains(AWS_KEY));
+    assert!(
+        answer.contains("[REDACTED"),
+        "the answer's context echo was redacted"
+    );
+    let reqs = server.requests();
+    for r in &reqs {
+        assert!(!r.raw.contains(AWS_KEY), "the AWS key reached the provider");
+    }
+    let shown = last_user(&reqs[1].body);
+    assert!(
+        shown.contains("REDACTED"),
+        "{}",
+        &shown[..shown.len().min(500)]
+    );
+    assert!(shown.len() < 200 * 1024);
+}
