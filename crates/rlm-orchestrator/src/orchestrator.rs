@@ -404,9 +404,20 @@ impl Orchestrator {
                 let data = std::fs::read(&p).map_err(|e| {
                     RunError::Config(format!("cannot read the context {}: {e}", p.display()))
                 })?;
-                // The sandbox mounts by absolute path.
-                let abs = std::fs::canonicalize(&p).unwrap_or(p);
-                (data, Some(abs), None)
+                // The sandbox user (nobody) must be able to read the file;
+                // a private file is staged as a copy rather than refused.
+                use std::os::unix::fs::PermissionsExt;
+                let world_readable =
+                    std::fs::metadata(&p).is_ok_and(|m| m.permissions().mode() & 0o004 != 0);
+                if world_readable {
+                    // The sandbox mounts by absolute path.
+                    let abs = std::fs::canonicalize(&p).unwrap_or(p);
+                    (data, Some(abs), None)
+                } else {
+                    let f = write_context_file(&data)
+                        .map_err(|e| RunError::Config(format!("cannot stage the context: {e}")))?;
+                    (data, Some(f.path().to_path_buf()), Some(f))
+                }
             }
             ContextInput::Text(t) => {
                 let f = write_context_file(t.as_bytes())

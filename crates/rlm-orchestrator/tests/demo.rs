@@ -39,3 +39,33 @@ async fn bundled_demo_replays_to_its_answer() {
     );
     assert_eq!(replay.remaining(), 0, "every recorded reply was used");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_context_file_is_staged_for_the_sandbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let cfg = support::config();
+    let Some(repls) = support::docker(&cfg).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("private.txt");
+    std::fs::write(&path, "secret-free but private").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let server = support::MockServer::start(Arc::new(|_, _| {
+        support::Reply::text(support::repl("FINAL(len(context))"))
+    }))
+    .await;
+    let orch = Orchestrator::builder(&cfg, server.provider(), repls)
+        .unwrap()
+        .build()
+        .unwrap();
+    let report = orch
+        .run(RunRequest::new("q", ContextInput::File(path)))
+        .await;
+    assert_eq!(
+        report.outcome.as_deref().ok(),
+        Some("23"),
+        "{:?}",
+        report.outcome
+    );
+}
