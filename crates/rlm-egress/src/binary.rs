@@ -38,43 +38,42 @@ const MAGIC: &[(&[u8], &str)] = &[
     (b"MZ", "pe"),
 ];
 
-/// How much of the start of an output is sniffed for control bytes.
-const SNIFF: usize = 8 * 1024;
-
 /// Returns the rule name if `data` looks like binary rather than text.
 ///
 /// Short, ambiguous signatures (`BM`, `MZ`, `ID3`, `BZh`, `RIFF`) only count
-/// when the sniffed prefix also has control bytes, since text may start with
-/// those letters.
+/// when the output also has control bytes, since text may start with those
+/// letters. Without a signature, the decision uses absolute counts of NULs
+/// and other control bytes over the whole output, never ratios: redaction
+/// only removes bytes, so an output judged text stays text when filtered
+/// again (redaction is idempotent).
 pub(crate) fn detect(data: &[u8]) -> Option<&'static str> {
-    let head = &data[..data.len().min(SNIFF)];
-    let controls = control_ratio(head);
+    let (nuls, controls) = control_counts(data);
     for (magic, name) in MAGIC {
         if data.starts_with(magic) {
             let ambiguous = magic.iter().all(|b| b.is_ascii_graphic()) || magic.len() <= 3;
-            if !ambiguous || controls > 0.0 {
+            if !ambiguous || controls > 0 {
                 return Some(name);
             }
         }
     }
-    // No signature: text has (almost) no NULs and control bytes; even a
-    // traceback with ANSI colours stays far under 10%.
-    if head.len() >= 16 && (memchr::memchr(0, head).is_some() && controls > 0.02 || controls > 0.10)
-    {
+    // Text has no NULs and hardly any control bytes; even a traceback with
+    // ANSI colours has none of those counted here (ESC is allowed).
+    if (nuls >= 1 && controls >= 4) || controls >= 64 {
         return Some("control-bytes");
     }
     None
 }
 
-fn control_ratio(head: &[u8]) -> f64 {
-    if head.is_empty() {
-        return 0.0;
+fn control_counts(data: &[u8]) -> (usize, usize) {
+    let mut nuls = 0;
+    let mut controls = 0;
+    for &b in data {
+        if b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c | 0x08) {
+            controls += 1;
+            nuls += usize::from(b == 0);
+        }
     }
-    let n = head
-        .iter()
-        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c | 0x08))
-        .count();
-    n as f64 / head.len() as f64
+    (nuls, controls)
 }
 
 #[cfg(test)]

@@ -160,7 +160,9 @@ const RULES: &[RuleDef] = &[
     RuleDef { detector: "jwt", name: "jwt", keywords: &["eyJ"],
         pattern: r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]*", extract: Extract::Whole, confidence: H, back: 0, fwd: 8 * 1024 },
     RuleDef { detector: "connection-url", name: "url-with-password", keywords: &["://"],
-        pattern: r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s:@/'\x22]{0,}:([^\s@/'\x22]{1,})@[A-Za-z0-9.\-\[\]_]",
+        // Userinfo characters per RFC 3986 (unreserved, sub-delims, `%`): no
+        // brackets, so a redaction marker never reads as a password.
+        pattern: r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[A-Za-z0-9._~%!$&()*+,;=\-]{0,128}:([A-Za-z0-9._~%!$&()*+,;=:\-]{1,})@[A-Za-z0-9.\-\[\]_]",
         extract: Extract::Group(1), confidence: H, back: 24, fwd: 400 },
     // --- keyword forms
     RuleDef { detector: "auth-header", name: "authorization-header", keywords: &["authorization"],
@@ -351,7 +353,7 @@ fn plausible_assigned_secret(key: &[u8], value: &[u8], quoted: bool, next: Optio
             v = rest;
         }
     }
-    if v.len() < 6 || v.starts_with(b"[REDACTED") {
+    if v.len() < 6 || memchr::memmem::find(v, b"[REDACTED:").is_some() {
         return false;
     }
     // The shell's working directory, not a password.

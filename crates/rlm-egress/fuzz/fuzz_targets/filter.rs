@@ -27,7 +27,9 @@ fuzz_target!(|data: &[u8]| {
     let f = filter();
     let _ = f.scan_bytes(data);
     if let Ok(out) = f.apply_bytes(data) {
-        if !out.truncated {
+        // Only for UTF-8 input: lossy decoding of invalid bytes changes the
+        // text, so the second pass would see a different input.
+        if !out.truncated && std::str::from_utf8(data).is_ok() {
             let again = f.apply(&out.output).expect("redact mode");
             assert_eq!(again.output, out.output, "redaction is idempotent");
         }
