@@ -7,11 +7,13 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a CLI talks to a person
 
+mod audit_cmd;
 mod config_cmd;
 mod doctor;
 mod egress_cmd;
 mod exec_cmd;
 mod exit;
+mod run_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,12 +40,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Answer a question over a context with a Recursive Language Model.
+    Run(run_cmd::RunArgs),
     /// Run Python in a hardened sandbox, with every layer.
     Exec(exec_cmd::ExecArgs),
     /// Filter text through the leak filter (secrets, encoded secrets, context echo).
     Egress(egress_cmd::EgressArgs),
     /// Diagnose this host: Docker, runtimes, gVisor probe, image, configuration.
     Doctor(doctor::DoctorArgs),
+    /// Verify a hash-chained audit log.
+    Audit(audit_cmd::AuditArgs),
     /// Show or check the configuration.
     Config {
         #[command(subcommand)]
@@ -112,6 +118,8 @@ fn main() -> ExitCode {
         Command::Doctor(args) => block_on(doctor::run(args, loader)),
         Command::Egress(args) => egress_cmd::run(args),
         Command::Exec(args) => block_on(exec_cmd::run(args, loader)),
+        Command::Run(args) => block_on(run_cmd::run(args, loader)),
+        Command::Audit(args) => audit_cmd::run(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
