@@ -1,10 +1,8 @@
 //! What an attack is, what a run of it produced, and the verdicts.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use rlm_runtime::{ExecOutcome, ExecStatus, RuntimeError};
+use rlm_runtime::{ExecOutcome, ExecStatus};
 use serde::Serialize;
 
 /// Where an attack aims.
@@ -106,23 +104,19 @@ pub(crate) struct Env {
     pub(crate) disk_limit: u64,
     /// Unique to this run, for finding stray processes on the host.
     pub(crate) marker: String,
-    /// Host calls served so far.
-    pub(crate) calls: Arc<AtomicUsize>,
-}
-
-impl Env {
-    pub(crate) fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
+    /// Environment keys the image itself sets (`docker image inspect`).
+    pub(crate) image_env_keys: Vec<String>,
 }
 
 /// What running an attack produced.
 #[derive(Debug)]
 pub(crate) struct Run {
     /// The attack cell.
-    pub(crate) outcome: Result<ExecOutcome, RuntimeError>,
+    pub(crate) outcome: Result<ExecOutcome, String>,
+    /// Wall time of the attack cell as this harness saw it.
+    pub(crate) elapsed: std::time::Duration,
     /// The follow-up cell, if the attack has one and the session lived.
-    pub(crate) followup: Option<Result<ExecOutcome, RuntimeError>>,
+    pub(crate) followup: Option<Result<ExecOutcome, String>>,
     /// Whether the session was alive afterwards.
     pub(crate) alive: bool,
     /// Host calls served during the attack.
@@ -216,8 +210,8 @@ pub(crate) fn describe(o: &ExecOutcome) -> String {
     s
 }
 
-fn err_detail(e: &RuntimeError) -> String {
-    format!("exec failed: {}", short(&e.to_string(), 160))
+fn err_detail(e: &str) -> String {
+    format!("exec failed: {}", short(e, 160))
 }
 
 /// The cell raised one of `kinds` (the attack was refused); completing is
