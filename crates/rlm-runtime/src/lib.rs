@@ -61,3 +61,29 @@ pub use session::{
     ExecOutcome, ExecRequest, ExecStatus, PyException, Sandbox, Session, SessionInfo,
     SessionRequest,
 };
+
+/// Decodes `bytes` as the host decodes what a sandbox sends, frame after
+/// frame, and returns how many well-formed frames came before the end or
+/// the first violation. Exposed for the fuzz target
+/// (`crates/rlm-runtime/fuzz`): whatever the sandbox writes, the host gets
+/// frames or a [`RuntimeError`], never a panic.
+#[doc(hidden)]
+pub fn decode_untrusted_frames(
+    bytes: &[u8],
+    max_frame: usize,
+) -> (usize, Result<(), RuntimeError>) {
+    let mut decoder = protocol::FrameDecoder::new(max_frame);
+    // Feed in uneven pieces, as a stream would arrive.
+    let mut frames = 0;
+    for chunk in bytes.chunks(7) {
+        decoder.push(chunk);
+        loop {
+            match decoder.next() {
+                Ok(Some(_)) => frames += 1,
+                Ok(None) => break,
+                Err(e) => return (frames, Err(e)),
+            }
+        }
+    }
+    (frames, Ok(()))
+}
