@@ -182,7 +182,7 @@ section!(
         /// `max_tokens` of each call: the worst case a reservation covers.
         max_tokens: u32 = "4096", "MAX_TOKENS", "max output tokens of one call";
         /// Concurrent sub-calls of `llm_query_batched`.
-        max_parallel_subcalls: u32 = "8", "MAX_PARALLEL_SUBCALLS", "concurrent sub-calls of llm_query_batched";
+        max_parallel_subcalls: u32 = "16", "MAX_PARALLEL_SUBCALLS", "concurrent sub-calls of llm_query_batched";
     }
 );
 
