@@ -11,7 +11,7 @@
 
 use std::ops::Range;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Captures, Regex};
 
 use crate::finding::{Confidence, Finding};
@@ -177,7 +177,14 @@ const RULES: &[RuleDef] = &[
 
 /// The compiled rule set: one keyword automaton and one regex per rule.
 pub(crate) struct RuleSet {
-    automaton: AhoCorasick,
+    /// Lower-cased keywords, searched in lower-cased text.
+    /// Groups of at most [`TEDDY_LIMIT`] keywords, each small enough for
+    /// aho-corasick's SIMD (Teddy) prefilter: (automaton, first keyword id).
+    automata: Vec<(AhoCorasick, usize)>,
+    max_keyword: usize,
+    /// Per rule: the necessary condition checked at a keyword hit before
+    /// its regex runs, and how far the window really needs to reach.
+    checks: Vec<Check>,
     /// For each automaton pattern, the rules it triggers.
     triggers: Vec<Vec<usize>>,
     regexes: Vec<Regex>,
@@ -222,13 +229,21 @@ impl RuleSet {
                 }
             }
         }
-        let automaton = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::LeftmostLongest)
-            // A full DFA: ~100 short keywords make a small one, and it is the
-            // fastest search (one table lookup per byte).
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)?;
+        // Case-insensitivity by folding: the text is lower-cased block by
+        // block into a small buffer and searched with a case-sensitive
+        // automaton, which lets aho-corasick use its SIMD (Teddy) prefilter
+        // instead of a byte-at-a-time DFA.
+        let max_keyword = keywords.iter().map(String::len).max().unwrap_or(1);
+        let automata = keywords
+            .chunks(TEDDY_LIMIT)
+            .enumerate()
+            .map(|(g, ks)| {
+                AhoCorasickBuilder::new()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(ks)
+                    .map(|a| (a, g * TEDDY_LIMIT))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let regexes = RULES
             .iter()
             .map(|r| {
@@ -241,8 +256,11 @@ impl RuleSet {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let checks = RULES.iter().map(|r| Check::of(r.name)).collect();
         Ok(RuleSet {
-            automaton,
+            automata,
+            max_keyword,
+            checks,
             triggers,
             regexes,
         })
@@ -252,17 +270,47 @@ impl RuleSet {
     pub(crate) fn scan(&self, text: &[u8], out: &mut Vec<Finding>) {
         // Windows per rule, collected in text order so merging is linear.
         let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
-        for m in self.automaton.find_iter(text) {
-            for &ri in &self.triggers[m.pattern().as_usize()] {
-                let r = &RULES[ri];
-                let start = extend_back(text, m.start().saturating_sub(r.back));
-                let end = extend_fwd(text, m.end().saturating_add(r.fwd).min(text.len()));
-                let w = &mut windows[ri];
-                match w.last_mut() {
-                    Some(last) if start <= last.end => last.end = last.end.max(end),
-                    _ => w.push(start..end),
+        let n = text.len();
+        let mut folded: Vec<u8> = Vec::with_capacity(FOLD_BLOCK.min(n) + self.max_keyword);
+        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
+        let mut b = 0;
+        while b < n {
+            let e = (b + FOLD_BLOCK).min(n);
+            // Keywords starting in [b, e) lie whole in the folded slice.
+            let fe = (e + self.max_keyword - 1).min(n);
+            folded.clear();
+            folded.extend(text[b..fe].iter().map(u8::to_ascii_lowercase));
+            hits.clear();
+            for (ac, base) in &self.automata {
+                for m in ac.find_iter(&folded) {
+                    if m.start() >= e - b {
+                        break;
+                    }
+                    hits.push((b + m.start(), b + m.end(), base + m.pattern().as_usize()));
                 }
             }
+            if self.automata.len() > 1 {
+                hits.sort_unstable();
+            }
+            for &(ks, ke, kw) in &hits {
+                for &ri in &self.triggers[kw] {
+                    let r = &RULES[ri];
+                    let Some(reach) = self.checks[ri].admit(text, ks, ke) else {
+                        continue;
+                    };
+                    let start = extend_back(text, ks.saturating_sub(r.back));
+                    let end = match reach {
+                        Some(end) => extend_fwd(text, end.min(ke.saturating_add(r.fwd)).min(n)),
+                        None => extend_fwd(text, ke.saturating_add(r.fwd).min(n)),
+                    };
+                    let w = &mut windows[ri];
+                    match w.last_mut() {
+                        Some(last) if start <= last.end => last.end = last.end.max(end),
+                        _ => w.push(start..end),
+                    }
+                }
+            }
+            b = e;
         }
         for (ri, ws) in windows.iter().enumerate() {
             if ws.is_empty() {
@@ -285,6 +333,169 @@ impl RuleSet {
                         ));
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Text folded to lower case per block for the keyword search.
+const FOLD_BLOCK: usize = 64 * 1024;
+
+/// Teddy handles up to 64 patterns.
+const TEDDY_LIMIT: usize = 48;
+
+/// Necessary conditions for a rule's regex to match through a keyword hit,
+/// checked on the raw bytes before any regex runs. Each is implied by the
+/// rule's pattern, so skipping a hit that fails it loses no match; the
+/// returned end bounds the window where the pattern can still be matching.
+#[derive(Clone, Copy)]
+enum Check {
+    /// No condition; the window reaches `fwd` past the hit.
+    None,
+    /// `key = value`: the key ends at most a few letters after the keyword
+    /// (`passw|ord`, `secret|_key`), then quote, spaces, an operator; the
+    /// value is on that line or the next.
+    Assignment,
+    /// `authorization["']? *[:=]`.
+    Authorization,
+    /// `bearer\s+` and at least 16 token bytes.
+    Bearer,
+    /// `scheme://userinfo:password@`: no byte outside userinfo before `@`.
+    UrlPassword,
+    /// A case-sensitive literal at the hit, not preceded by a word byte,
+    /// then a run of word bytes.
+    Prefix(&'static [u8]),
+    /// JWT: the match is a run of `[A-Za-z0-9_.-]`.
+    Dotted,
+}
+
+impl Check {
+    fn of(rule: &str) -> Check {
+        match rule {
+            "secret-assignment" => Check::Assignment,
+            "authorization-header" => Check::Authorization,
+            "bearer-token" => Check::Bearer,
+            "url-with-password" => Check::UrlPassword,
+            "openai-api-key" => Check::Prefix(b"sk-"),
+            "mailgun-api-key" => Check::Prefix(b"key-"),
+            "jwt" => Check::Dotted,
+            _ => Check::None,
+        }
+    }
+
+    /// `None`: the rule cannot match through this hit. `Some(None)`: no
+    /// bound known. `Some(Some(end))`: the match ends before `end`.
+    #[inline]
+    fn admit(self, t: &[u8], ks: usize, ke: usize) -> Option<Option<usize>> {
+        let n = t.len();
+        let ws = |b: u8| b.is_ascii_whitespace() || b == 0x0b || b >= 0x80;
+        match self {
+            Check::None => Some(None),
+            Check::Assignment => {
+                let mut i = ke;
+                let lim = (ke + 4).min(n);
+                while i < lim && (t[i].is_ascii_alphabetic() || matches!(t[i], b'_' | b'-')) {
+                    i += 1;
+                }
+                if i < n && matches!(t[i], b'"' | b'\'') {
+                    i += 1;
+                }
+                // `\s{0,4}`, Unicode spaces being up to 3 bytes each.
+                let lim = (i + 12).min(n);
+                while i < lim && ws(t[i]) {
+                    i += 1;
+                }
+                if i >= n || !matches!(t[i], b'=' | b':' | b'-') {
+                    return None;
+                }
+                // The value starts within a few bytes; it ends on its line.
+                let from = (i + 16).min(n);
+                let end = memchr::memchr(b'\n', &t[from..]).map_or(n, |p| from + p + 1);
+                Some(Some(end))
+            }
+            Check::Authorization => {
+                let mut i = ke;
+                if i < n && t[i] == b'\\' {
+                    i += 1;
+                }
+                if i < n && matches!(t[i], b'"' | b'\'') {
+                    i += 1;
+                }
+                let lim = (i + 12).min(n);
+                while i < lim && ws(t[i]) {
+                    i += 1;
+                }
+                (i < n && matches!(t[i], b':' | b'=')).then_some(None)
+            }
+            Check::Bearer => {
+                let mut i = ke;
+                while i < n && ws(t[i]) {
+                    i += 1;
+                }
+                if i == ke {
+                    return None;
+                }
+                let s = i;
+                while i < n
+                    && (t[i].is_ascii_alphanumeric()
+                        || matches!(t[i], b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+                {
+                    i += 1;
+                }
+                if i - s < 16 {
+                    return None;
+                }
+                while i < n && t[i] == b'=' {
+                    i += 1;
+                }
+                Some(Some(i))
+            }
+            Check::UrlPassword => {
+                let mut i = ke;
+                let lim = (ke + 1024).min(n);
+                while i < lim
+                    && (t[i].is_ascii_alphanumeric()
+                        || matches!(
+                            t[i],
+                            b'.' | b'_'
+                                | b'~'
+                                | b'%'
+                                | b'!'
+                                | b'$'
+                                | b'&'
+                                | b'('
+                                | b')'
+                                | b'*'
+                                | b'+'
+                                | b','
+                                | b';'
+                                | b'='
+                                | b':'
+                                | b'-'
+                        ))
+                {
+                    i += 1;
+                }
+                (i < n && t[i] == b'@').then_some(Some((i + 2).min(n)))
+            }
+            Check::Prefix(lit) => {
+                let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
+                if !t[ks..].starts_with(lit) || (ks > 0 && word(t[ks - 1])) {
+                    return None;
+                }
+                let mut i = ks + lit.len();
+                while i < n && word(t[i]) {
+                    i += 1;
+                }
+                Some(Some((i + 1).min(n)))
+            }
+            Check::Dotted => {
+                let mut i = ke;
+                while i < n && (t[i].is_ascii_alphanumeric() || matches!(t[i], b'_' | b'-' | b'.'))
+                {
+                    i += 1;
+                }
+                Some(Some(i))
             }
         }
     }
