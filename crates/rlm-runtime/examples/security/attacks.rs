@@ -1089,6 +1089,14 @@ print('after')"#,
         .fresh()
         .timeout(Duration::from_secs(5)),
         Attack::new(
+            "exfil.frame-fd-flood",
+            X,
+            "import os\nfd = echo.__globals__['_FR_OUT']\nos.write(fd, b'00ffffff')\nwhile True:\n    os.write(fd, b'x' * (1 << 20))",
+            protocol_kill(),
+        )
+        .fresh()
+        .timeout(Duration::from_secs(5)),
+        Attack::new(
             "exfil.forged-call-unregistered",
             X,
             r#"import time
