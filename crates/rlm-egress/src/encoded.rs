@@ -72,22 +72,25 @@ pub(crate) struct Run {
 /// Finds runs of at least `min_len` token bytes.
 pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
     let n = text.len();
-    let mut i = 0;
-    while i < n {
-        // Skip non-token bytes quickly.
-        while i < n && CLASS[text[i] as usize] & TOKEN == 0 {
-            i += 1;
+    let is_tok = |b: u8| CLASS[b as usize] & TOKEN != 0;
+    // A qualifying run has at least `min_len - 2` token bytes (padding is at
+    // most two `=`), so probing every `step`-th byte lands in each of them;
+    // only around token bytes at probes is the run measured. Prose words
+    // are shorter than a step, so most bytes are never looked at.
+    let step = min_len.saturating_sub(2).max(1);
+    let mut floor = 0;
+    let mut p = step - 1;
+    while p < n {
+        if !is_tok(text[p]) {
+            p += step;
+            continue;
         }
-        let start = i;
-        let mut acc = 0xffu8;
-        let mut any = 0u8;
-        while i < n {
-            let c = CLASS[text[i] as usize];
-            if c & TOKEN == 0 {
-                break;
-            }
-            acc &= c;
-            any |= c;
+        let mut start = p;
+        while start > floor && is_tok(text[start - 1]) {
+            start -= 1;
+        }
+        let mut i = p + 1;
+        while i < n && is_tok(text[i]) {
             i += 1;
         }
         // Padding belongs to the run; '=' elsewhere separates (`key=value`).
@@ -95,10 +98,14 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
         while end < n && end - i < 2 && text[end] == b'=' {
             end += 1;
         }
-        i = end.max(i);
+        floor = end;
+        p = end + step - 1;
         if end - start < min_len {
             continue;
         }
+        let (acc, any) = text[start..i].iter().fold((0xffu8, 0u8), |(a, o), &b| {
+            (a & CLASS[b as usize], o | CLASS[b as usize])
+        });
         let run = Run {
             span: start..end,
             segments: std::iter::once(start..end).collect(),

@@ -182,29 +182,46 @@ struct Classes {
     nonhex_letter: bool,
 }
 
-fn classes(token: &[u8]) -> Classes {
-    let mut c = Classes::default();
-    for &b in token {
-        match b {
-            b'A'..=b'Z' => {
-                c.upper = true;
-                if b > b'F' {
-                    c.nonhex_letter = true;
-                }
-            }
-            b'a'..=b'z' => {
-                c.lower = true;
-                if b > b'f' {
-                    c.nonhex_letter = true;
-                }
-            }
-            b'0'..=b'9' => c.digit = true,
-            b'+' | b'/' => c.b64sym = true,
-            b'-' | b'_' => c.url = true,
-            _ => {}
-        }
+const C_UPPER: u8 = 1;
+const C_LOWER: u8 = 2;
+const C_DIGIT: u8 = 4;
+const C_B64SYM: u8 = 8;
+const C_URL: u8 = 16;
+const C_NONHEX: u8 = 32;
+
+/// Class flags per byte, OR-ed over a token without branches.
+static CLASS_FLAGS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'A'..=b'F' => C_UPPER,
+            b'G'..=b'Z' => C_UPPER | C_NONHEX,
+            b'a'..=b'f' => C_LOWER,
+            b'g'..=b'z' => C_LOWER | C_NONHEX,
+            b'0'..=b'9' => C_DIGIT,
+            b'+' | b'/' => C_B64SYM,
+            b'-' | b'_' => C_URL,
+            _ => 0,
+        };
+        i += 1;
     }
-    c
+    t
+};
+
+fn classes(token: &[u8]) -> Classes {
+    let f = token
+        .iter()
+        .fold(0u8, |acc, &b| acc | CLASS_FLAGS[b as usize]);
+    Classes {
+        upper: f & C_UPPER != 0,
+        lower: f & C_LOWER != 0,
+        digit: f & C_DIGIT != 0,
+        b64sym: f & C_B64SYM != 0,
+        url: f & C_URL != 0,
+        nonhex_letter: f & C_NONHEX != 0,
+    }
 }
 
 /// Verdict of the entropy judge on one token.
@@ -244,7 +261,7 @@ impl EntropyJudge {
             return Verdict::Pass;
         }
         let c = classes(body);
-        if is_uuid(body) || is_uuid_like_hex_dashes(body) {
+        if (n == 36 && is_uuid(body)) || (c.url && is_uuid_like_hex_dashes(body)) {
             return Verdict::Pass;
         }
         let alphabet = if !c.nonhex_letter && !c.b64sym && !c.url {
