@@ -16,8 +16,6 @@
 //! Building costs one hash per `t` context bytes and a lookup one hash per `u`
 //! output bytes; memory is `O(context / t)`, independent of output size.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 
 /// Longest window hashed; longer windows add no selectivity worth the cost.
@@ -27,7 +25,6 @@ const MAX_CHAIN: usize = 8;
 /// Runs with fewer distinct bytes than this are separators (`-----`, blank
 /// padding, table rules), not content worth protecting.
 const MIN_DISTINCT: usize = 6;
-const NONE: u32 = u32::MAX;
 
 /// A verbatim run shared by an output and the context.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,10 +43,13 @@ pub struct ContextIndex {
     k: usize,
     t: usize,
     u: usize,
-    /// Window hash -> first sample number (`position / t`) with that hash.
-    heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>>,
-    /// Sample number -> next sample with the same hash.
-    next: Vec<u32>,
+    /// Open-addressing table (linear probing, power-of-two size): each slot
+    /// is `tag << 32 | (sample + 1)`, `tag` the high half of the window hash
+    /// and `sample` the position divided by `t`; 0 is empty. Samples with the
+    /// same hash sit in probe order, first occurrence first, at most
+    /// `MAX_CHAIN` of them.
+    slots: Vec<u64>,
+    entries: usize,
 }
 
 impl std::fmt::Debug for ContextIndex {
@@ -61,26 +61,8 @@ impl std::fmt::Debug for ContextIndex {
             .field("k", &self.k)
             .field("t", &self.t)
             .field("u", &self.u)
-            .field("entries", &self.heads.len())
+            .field("entries", &self.entries)
             .finish()
-    }
-}
-
-/// Hash values are already mixed; hashing them again would only cost time.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
     }
 }
 
@@ -145,17 +127,30 @@ impl ContextIndex {
         } else {
             0
         };
-        let mut heads: HashMap<u64, u32, BuildHasherDefault<PassThrough>> =
-            HashMap::with_capacity_and_hasher(samples, BuildHasherDefault::default());
-        let mut next = vec![NONE; samples];
-        // Insert back to front so that chains run front to back: the first
-        // occurrence is tried first, which is what a reader would expect.
-        for s in (0..samples).rev() {
-            let p = s * t;
+        let cap = (samples * 2).next_power_of_two().max(16);
+        let mask = cap - 1;
+        let mut slots = vec![0u64; cap];
+        let mut entries = 0usize;
+        for sample in 0..samples.min(u32::MAX as usize - 1) {
+            let p = sample * t;
             let h = hash_window(&data[p..p + k]);
-            let sample = u32::try_from(s).unwrap_or(NONE);
-            if let Some(prev) = heads.insert(h, sample) {
-                next[s] = prev;
+            let tag = h >> 32;
+            let mut j = h as usize & mask;
+            let mut same = 0;
+            loop {
+                let v = slots[j];
+                if v == 0 {
+                    slots[j] = tag << 32 | (sample as u64 + 1);
+                    entries += 1;
+                    break;
+                }
+                if v >> 32 == tag {
+                    same += 1;
+                    if same >= MAX_CHAIN {
+                        break;
+                    }
+                }
+                j = (j + 1) & mask;
             }
         }
         tracing::debug!(
@@ -164,7 +159,7 @@ impl ContextIndex {
             k,
             t,
             u,
-            entries = heads.len(),
+            entries,
             "context index built"
         );
         ContextIndex {
@@ -173,8 +168,8 @@ impl ContextIndex {
             k,
             t,
             u,
-            heads,
-            next,
+            slots,
+            entries,
         }
     }
 
@@ -237,20 +232,29 @@ impl ContextIndex {
         while i + k <= out.len() {
             let h = hash_window(&out[i..i + k]);
             let mut best: Option<Range<usize>> = None;
-            if let Some(&head) = self.heads.get(&h) {
-                let floor = long_end.max(i.saturating_sub(reach));
-                let mut s = head;
-                let mut steps = 0;
-                while s != NONE && steps < MAX_CHAIN {
-                    let q = s as usize * self.t;
+            let mask = self.slots.len() - 1;
+            let tag = h >> 32;
+            let mut j = h as usize & mask;
+            let mut steps = 0;
+            loop {
+                let v = self.slots[j];
+                if v == 0 {
+                    break;
+                }
+                if v >> 32 == tag {
+                    let floor = long_end.max(i.saturating_sub(reach));
+                    let q = ((v & 0xffff_ffff) as usize - 1) * self.t;
                     if let Some(r) = self.extend(out, i, q, floor) {
                         if best.as_ref().is_none_or(|b| r.len() > b.len()) {
                             best = Some(r);
                         }
                     }
-                    s = self.next.get(s as usize).copied().unwrap_or(NONE);
                     steps += 1;
+                    if steps >= MAX_CHAIN {
+                        break;
+                    }
                 }
+                j = (j + 1) & mask;
             }
             let Some(r) = best else {
                 i += u;
