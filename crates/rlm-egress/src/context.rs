@@ -43,12 +43,14 @@ pub struct ContextIndex {
     k: usize,
     t: usize,
     u: usize,
-    /// Open-addressing table (linear probing, power-of-two size): each slot
-    /// is `tag << 32 | (sample + 1)`, `tag` the high half of the window hash
-    /// and `sample` the position divided by `t`; 0 is empty. Samples with the
-    /// same hash sit in probe order, first occurrence first, at most
-    /// `MAX_CHAIN` of them.
-    slots: Vec<u64>,
+    /// Open-addressing table (linear probing, power-of-two size, at most
+    /// 4/5 full): each slot is `tag << sample_bits | (sample + 1)`, `tag` the
+    /// top bits of the window hash and `sample` the position divided by `t`;
+    /// 0 is empty. Samples with the same hash sit in probe order, first
+    /// occurrence first, at most `MAX_CHAIN` of them. Four bytes a slot keep
+    /// the table small (cache and TLB misses dominate building and lookups).
+    slots: Vec<u32>,
+    sample_bits: u32,
     entries: usize,
 }
 
@@ -85,6 +87,23 @@ fn hash_window(w: &[u8]) -> u64 {
     // Final avalanche so that the table's bucket and tag bits are both good.
     let h = (h ^ (h >> 32)).wrapping_mul(0xD6E8_FEB8_6659_FD93);
     h ^ (h >> 32)
+}
+
+/// The top `32 - sample_bits` bits of the hash, in place.
+#[inline]
+fn tag_of(h: u64, sample_bits: u32) -> u32 {
+    let hi = (h >> 32) as u32;
+    hi.checked_shl(sample_bits).map_or(0, |_| {
+        let low = 1u32
+            .checked_shl(sample_bits)
+            .map_or(0, |m| m.wrapping_sub(1));
+        hi & !low
+    })
+}
+
+#[inline]
+fn tag_of_slot(v: u32, sample_bits: u32) -> u32 {
+    tag_of(u64::from(v) << 32, sample_bits)
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
@@ -127,24 +146,26 @@ impl ContextIndex {
         } else {
             0
         };
-        let cap = (samples * 2).next_power_of_two().max(16);
+        let samples = samples.min(u32::MAX as usize - 1);
+        let cap = (samples + samples / 4).next_power_of_two().max(16);
         let mask = cap - 1;
-        let mut slots = vec![0u64; cap];
+        let sample_bits = u32::BITS - (samples as u32 + 1).leading_zeros();
+        let mut slots = vec![0u32; cap];
         let mut entries = 0usize;
-        for sample in 0..samples.min(u32::MAX as usize - 1) {
+        for sample in 0..samples {
             let p = sample * t;
             let h = hash_window(&data[p..p + k]);
-            let tag = h >> 32;
+            let tag = tag_of(h, sample_bits);
             let mut j = h as usize & mask;
             let mut same = 0;
             loop {
                 let v = slots[j];
                 if v == 0 {
-                    slots[j] = tag << 32 | (sample as u64 + 1);
+                    slots[j] = tag | (sample as u32 + 1);
                     entries += 1;
                     break;
                 }
-                if v >> 32 == tag {
+                if tag_of_slot(v, sample_bits) == tag {
                     same += 1;
                     if same >= MAX_CHAIN {
                         break;
@@ -169,6 +190,7 @@ impl ContextIndex {
             t,
             u,
             slots,
+            sample_bits,
             entries,
         }
     }
@@ -233,7 +255,7 @@ impl ContextIndex {
             let h = hash_window(&out[i..i + k]);
             let mut best: Option<Range<usize>> = None;
             let mask = self.slots.len() - 1;
-            let tag = h >> 32;
+            let tag = tag_of(h, self.sample_bits);
             let mut j = h as usize & mask;
             let mut steps = 0;
             loop {
@@ -241,9 +263,9 @@ impl ContextIndex {
                 if v == 0 {
                     break;
                 }
-                if v >> 32 == tag {
+                if tag_of_slot(v, self.sample_bits) == tag {
                     let floor = long_end.max(i.saturating_sub(reach));
-                    let q = ((v & 0xffff_ffff) as usize - 1) * self.t;
+                    let q = ((v ^ tag) as usize - 1) * self.t;
                     if let Some(r) = self.extend(out, i, q, floor) {
                         if best.as_ref().is_none_or(|b| r.len() > b.len()) {
                             best = Some(r);
