@@ -67,7 +67,16 @@ fn docker_run_true(runtime: &str, image: &str) -> f64 {
     for _ in 0..STARTS {
         let t0 = Instant::now();
         let ok = Command::new("docker")
-            .args(["run", "--rm", "--runtime", runtime, "--network", "none", image, "true"])
+            .args([
+                "run",
+                "--rm",
+                "--runtime",
+                runtime,
+                "--network",
+                "none",
+                image,
+                "true",
+            ])
             .status()
             .map(|s| s.success())
             .unwrap_or(false);

@@ -187,7 +187,13 @@ async fn container_gone(id: &str) -> bool {
 /// The environment keys `image` sets itself.
 async fn image_env_keys(image: &str) -> Vec<String> {
     let out = tokio::process::Command::new("docker")
-        .args(["image", "inspect", "--format", "{{json .Config.Env}}", image])
+        .args([
+            "image",
+            "inspect",
+            "--format",
+            "{{json .Config.Env}}",
+            image,
+        ])
         .output()
         .await;
     let Ok(out) = out else { return Vec::new() };
@@ -341,11 +347,17 @@ async fn exec_guarded(
     let guard = timeout + HANG_MARGIN;
     match tokio::time::timeout(guard, &mut task).await {
         Ok(Ok((s, r))) => (Some(s), r.map_err(|e| e.to_string())),
-        Ok(Err(e)) => (None, Err(format!("{HOST_PANIC} in the session driver: {e}"))),
+        Ok(Err(e)) => (
+            None,
+            Err(format!("{HOST_PANIC} in the session driver: {e}")),
+        ),
         Err(_) => {
             // Dropping the future drops the session, which removes its container.
             task.abort();
-            (None, Err(format!("{HOST_HUNG}: exec gave no answer in {guard:?}")))
+            (
+                None,
+                Err(format!("{HOST_HUNG}: exec gave no answer in {guard:?}")),
+            )
         }
     }
 }

@@ -1212,7 +1212,7 @@ finally:
     except OSError:
         pass
 print('WROTE %d %s' % (n, err))"#,
-            Box::new(|env, run| disk_judge(env, run)),
+            Box::new(disk_judge),
         ),
         Attack::new(
             "res.disk-fill-many-files",
@@ -1233,7 +1233,7 @@ for f in os.listdir('/tmp/many'):
     os.unlink('/tmp/many/' + f)
 os.rmdir('/tmp/many')
 print('WROTE %d %s' % (n, err))"#,
-            Box::new(|env, run| disk_judge(env, run)),
+            Box::new(disk_judge),
         ),
         Attack::new(
             "res.disk-fill-elsewhere",
