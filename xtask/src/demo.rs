@@ -46,7 +46,10 @@ pub(crate) fn run(args: &DemoArgs) -> Result<()> {
         .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()));
     let mut run_args = vec!["run", "--context", &context_s];
     if live {
-        println!("demo: a provider is configured: a live RLM run over {}", context.display());
+        println!(
+            "demo: a provider is configured: a live RLM run over {}",
+            context.display()
+        );
     } else {
         println!(
             "demo: no provider configured (RLM_API_KEY / RLM_API_BASE_URL unset): replaying the \

@@ -15,7 +15,9 @@ use rlm_config::ConfigLoader;
 use rlm_orchestrator::provider::{build_provider, LlmChoice};
 use rlm_orchestrator::record::{AuditLog, Recorder, Trajectory};
 use rlm_orchestrator::sandbox::RuntimeRepls;
-use rlm_orchestrator::{exit, Approver, ContextInput, Orchestrator, Progress, RunError, RunRequest};
+use rlm_orchestrator::{
+    exit, Approver, ContextInput, Orchestrator, Progress, RunError, RunRequest,
+};
 use serde_json::json;
 
 /// `rlm run`.
@@ -66,13 +68,20 @@ pub(crate) struct RunArgs {
 struct TtyApprover;
 
 impl Approver for TtyApprover {
-    fn approve<'a>(&'a self, session: &'a str, code: &'a str) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
+    fn approve<'a>(
+        &'a self,
+        session: &'a str,
+        code: &'a str,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'a>> {
         let session = session.to_string();
         let code = code.to_string();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let mut err = std::io::stderr().lock();
-                let _ = writeln!(err, "\n── cell from session {session} ──────────────\n{code}\n──────────────");
+                let _ = writeln!(
+                    err,
+                    "\n── cell from session {session} ──────────────\n{code}\n──────────────"
+                );
                 let _ = write!(err, "Run this cell? [y/N] ");
                 let _ = err.flush();
                 drop(err);
@@ -121,7 +130,12 @@ pub(crate) async fn run(args: &RunArgs, loader: rlm_config::ConfigLoader) -> i32
         }
     }
     let mut trajectories = Vec::new();
-    for path in config.records.trajectory_path.iter().chain(args.record.iter()) {
+    for path in config
+        .records
+        .trajectory_path
+        .iter()
+        .chain(args.record.iter())
+    {
         match Trajectory::create(path) {
             Ok(t) => trajectories.push(t),
             Err(e) => return usage(e),
@@ -141,17 +155,20 @@ pub(crate) async fn run(args: &RunArgs, loader: rlm_config::ConfigLoader) -> i32
             return e.exit_code();
         }
     };
-    let orchestrator = match Orchestrator::builder(&config, provider, Arc::new(repls)).and_then(|b| b.build()) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("rlm run: {e}");
-            return e.exit_code();
-        }
-    };
+    let orchestrator =
+        match Orchestrator::builder(&config, provider, Arc::new(repls)).and_then(|b| b.build()) {
+            Ok(o) => o,
+            Err(e) => {
+                eprintln!("rlm run: {e}");
+                return e.exit_code();
+            }
+        };
     let recorder = Recorder::new(trajectories, audit);
     let mut request = RunRequest::new(
         args.query.clone(),
-        args.context.clone().map_or(ContextInput::None, ContextInput::File),
+        args.context
+            .clone()
+            .map_or(ContextInput::None, ContextInput::File),
     );
     request.recorder = recorder.clone();
     if args.approve {
@@ -214,13 +231,37 @@ pub(crate) async fn run(args: &RunArgs, loader: rlm_config::ConfigLoader) -> i32
 
 fn apply_flags(args: &RunArgs, mut loader: ConfigLoader) -> ConfigLoader {
     let flags: [(&str, Option<String>, &str); 7] = [
-        ("budget.max_iterations", args.max_iterations.map(|n| n.to_string()), "--max-iterations"),
-        ("budget.max_recursion_depth", args.max_depth.map(|n| n.to_string()), "--max-depth"),
-        ("budget.cost_limit_usd", args.cost_limit_usd.clone(), "--cost-limit-usd"),
-        ("provider.api_provider", args.api_provider.clone(), "--api-provider"),
-        ("provider.api_base_url", args.api_base_url.clone(), "--api-base-url"),
+        (
+            "budget.max_iterations",
+            args.max_iterations.map(|n| n.to_string()),
+            "--max-iterations",
+        ),
+        (
+            "budget.max_recursion_depth",
+            args.max_depth.map(|n| n.to_string()),
+            "--max-depth",
+        ),
+        (
+            "budget.cost_limit_usd",
+            args.cost_limit_usd.clone(),
+            "--cost-limit-usd",
+        ),
+        (
+            "provider.api_provider",
+            args.api_provider.clone(),
+            "--api-provider",
+        ),
+        (
+            "provider.api_base_url",
+            args.api_base_url.clone(),
+            "--api-base-url",
+        ),
         ("provider.model_name", args.model.clone(), "--model"),
-        ("provider.sub_model_name", args.sub_model.clone(), "--sub-model"),
+        (
+            "provider.sub_model_name",
+            args.sub_model.clone(),
+            "--sub-model",
+        ),
     ];
     for (key, value, flag) in flags {
         if let Some(v) = value {
