@@ -642,9 +642,9 @@ _sec_report(bool(ok), 'setns into /proc/1/ns/*: %s' % res)"#,
             r#"import os
 def attempt():
     ppid = os.getppid()
-    r, e = _sec_sys(101, 16, ppid, 0, 0)
-    if r >= 0:
-        _sec_sys(101, 17, ppid, 0, 0)
+    # PTRACE_SEIZE: attaches without stopping the agent; the child's exit
+    # detaches.
+    r, e = _sec_sys(101, 0x4206, ppid, 0, 0)
     return [r, e, ppid]
 r, e, ppid = _sec_child(attempt)
 pids = sorted(int(p) for p in os.listdir('/proc') if p.isdigit())
@@ -659,9 +659,9 @@ for p in pids:
 if foreign:
     _sec_report(True, 'processes outside the sandbox visible: %s' % foreign[:5])
 elif r >= 0:
-    _sec_report(False, 'ptrace attach to pid %d (the sandbox agent itself, same uid) allowed; only the sandbox processes %s are visible' % (ppid, pids), info=True)
+    _sec_report(False, 'ptrace seize of pid %d (the sandbox agent itself, same uid) allowed; only the sandbox processes %s are visible' % (ppid, pids), info=True)
 else:
-    _sec_report(False, 'PTRACE_ATTACH to the agent (pid %d): %s; visible pids %s' % (ppid, e, pids))"#,
+    _sec_report(False, 'PTRACE_SEIZE of the agent (pid %d): %s; visible pids %s' % (ppid, e, pids))"#,
             Box::new(|env, run| match judge_markers(run, false) {
                 Verdict::Info(d) => Verdict::Info(format!(
                     "not an escape under {}: {d}",
