@@ -30,6 +30,15 @@ pub(crate) const MIN_HEX_TOKEN: usize = 32;
 /// and base64 of prose out while random tokens fall inside with >99%.
 const DEFAULT_Z: f64 = 2.5;
 
+/// Slack for tokens of exactly a key-material length (see [`is_key_len`]).
+/// The plug-in entropy of a random string has a heavy left tail: at
+/// `z = 2.5` about 1% of random 40- or 64-character base64 strings score
+/// below the threshold, so 1 in 100 AWS secret keys or PEM body lines would
+/// pass. At `z = 5` fewer than 1 in 10^5 do (simulated, 10^5 draws per
+/// length), and at these lengths text, identifiers and paths still score far
+/// below (they are also excluded by shape before entropy is computed).
+const KEY_Z: f64 = 5.0;
+
 /// The alphabet a token is drawn from, which fixes `k` for the random model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Alphabet {
@@ -271,6 +280,7 @@ impl EntropyJudge {
         } else {
             Alphabet::Alnum
         };
+        let key_len = alphabet != Alphabet::Hex && is_key_len(n);
         match alphabet {
             Alphabet::Hex => {
                 // Digests are printed as digests all the time (git SHAs,
@@ -286,8 +296,16 @@ impl EntropyJudge {
             _ => {
                 // All three classes: a random 20-char token lacks one of them
                 // only ~4% of the time, while identifiers, words in snake or
-                // kebab case, and SCREAMING constants nearly always do.
-                if !(c.upper && c.lower && c.digit) {
+                // kebab case, and SCREAMING constants nearly always do. At
+                // key-material lengths a random token lacks digits and
+                // symbols with probability < 3e-4 (40 chars), so both cases
+                // suffice there.
+                let classes_ok = if key_len {
+                    c.upper && c.lower
+                } else {
+                    c.upper && c.lower && c.digit
+                };
+                if !classes_ok {
                     return Verdict::Pass;
                 }
                 if looks_like_identifier(body) {
@@ -300,7 +318,8 @@ impl EntropyJudge {
             Some(t) => t,
             None => {
                 let (mean, sd) = random_entropy(alphabet, n);
-                mean - self.z * sd
+                let z = if key_len { self.z.max(KEY_Z) } else { self.z };
+                mean - z * sd
             }
         };
         if h >= threshold {
@@ -317,6 +336,14 @@ fn trim_padding(token: &[u8]) -> &[u8] {
         end -= 1;
     }
     &token[..end]
+}
+
+/// Lengths (padding trimmed) of base64 key material that is a secret on its
+/// own: AWS secret access keys (40), 256-bit keys such as Azure SAS keys
+/// (43 + `=`), PEM private-key body lines (64), Azure storage account keys
+/// (86 + `==`).
+fn is_key_len(n: usize) -> bool {
+    matches!(n, 40 | 43 | 64 | 86)
 }
 
 fn is_digest_len(n: usize) -> bool {
@@ -422,5 +449,24 @@ mod tests {
             Verdict::Suspicious
         );
         assert_eq!(j.judge(b"q8Zr2LkV9xT4mN7pW1sY3bC6"), Verdict::Suspicious);
+    }
+
+    #[test]
+    fn key_length_lines_in_the_entropy_tail_are_caught() {
+        let j = EntropyJudge::default();
+        // A random PEM body line (tests/properties.proptest-regressions)
+        // whose entropy is 2.7 sd below the random mean and which happens
+        // to have no `+` or `/`.
+        let line = b"rb7GQGbdSQyeBpiyyhcykXKAU2SZfqcbxmmXAWZSdQYZXKoBxTxSeS0fuUQHPMdA";
+        assert_eq!(j.judge(line), Verdict::Suspicious);
+        // Identifiers and paths of the same lengths still pass.
+        assert_eq!(
+            j.judge(b"getUserAccountDetailsByIdentifierAndName"),
+            Verdict::Pass
+        );
+        assert_eq!(
+            j.judge(b"site-packages/numpy/core/multiarray/test"),
+            Verdict::Pass
+        );
     }
 }

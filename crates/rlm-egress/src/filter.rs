@@ -578,3 +578,40 @@ fn only_markers(s: &[u8]) -> bool {
     }
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The filter of the fuzz target (`fuzz/fuzz_targets/filter.rs`).
+    fn fuzz_filter() -> EgressFilter {
+        EgressFilter::builder()
+            .max_output_bytes(Some(4096))
+            .protected_context(
+                "The protected document: quarterly revenue grew in every region except the north, \
+                 where the new warehouse opened late and costs rose by 4.2 percent."
+                    .repeat(8),
+            )
+            .max_context_echo(32)
+            .build()
+            .expect("filter builds")
+    }
+
+    /// Redacting the redacted output changes nothing (the fuzz target's
+    /// assertion).
+    fn assert_idempotent(input: &str) {
+        let f = fuzz_filter();
+        let once = f.apply(input).expect("redact mode");
+        let twice = f.apply(&once.output).expect("redact mode");
+        assert_eq!(twice.output, once.output, "input {input:?}");
+        assert!(twice.findings.is_empty(), "{:?}", twice.findings);
+    }
+
+    #[test]
+    fn fuzz_overlapping_url_passwords() {
+        let t = ",2rb://)QQQQQQ+:VVQQVV+VVVQQV@V://)QQQQQQ+:VVQQVV+VVVQQV@VV";
+        assert_idempotent(t);
+        let out = fuzz_filter().apply(t).expect("redact mode");
+        assert!(!out.output.contains("VVQQVV+VVVQQV"), "{}", out.output);
+    }
+}

@@ -27,6 +27,9 @@ enum Extract {
     Assignment,
     /// `Bearer <token>`: the token must look like a credential.
     Bearer,
+    /// `scheme://user:password@host`: group 1 when a host byte follows the
+    /// match (the regex stops at `@`).
+    UrlPassword,
 }
 
 /// One rule as written in the table below.
@@ -162,8 +165,13 @@ const RULES: &[RuleDef] = &[
     RuleDef { detector: "connection-url", name: "url-with-password", keywords: &["://"],
         // Userinfo characters per RFC 3986 (unreserved, sub-delims, `%`): no
         // brackets, so a redaction marker never reads as a password.
-        pattern: r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[A-Za-z0-9._~%!$&()*+,;=\-]{0,128}:([A-Za-z0-9._~%!$&()*+,;=:\-]{1,})@[A-Za-z0-9.\-\[\]_]",
-        extract: Extract::Group(1), confidence: H, back: 24, fwd: 400 },
+        // The match ends at `@`; the host byte after it is checked in
+        // `extract` and not consumed, because it may be the first byte of
+        // the next URL's scheme (`a://u:p@b://v:q@c`): consuming it would
+        // hide that URL until the first one is redacted, and a second pass
+        // over the redacted output would find something new.
+        pattern: r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[A-Za-z0-9._~%!$&()*+,;=\-]{0,128}:([A-Za-z0-9._~%!$&()*+,;=:\-]{1,})@",
+        extract: Extract::UrlPassword, confidence: H, back: 24, fwd: 400 },
     // --- keyword forms
     RuleDef { detector: "auth-header", name: "authorization-header", keywords: &["authorization"],
         pattern: r#"(?i)authorization\\?["']?\s{0,4}[:=]\s{0,4}\\?["']?(?:(?:bearer|basic|token|bot|digest|apikey|sso-key|dsn)\s+)?([A-Za-z0-9\-._~+/=:]{8,})"#,
@@ -529,6 +537,12 @@ fn extract(how: Extract, caps: &Captures<'_>, hay: &[u8]) -> Option<Range<usize>
     match how {
         Extract::Whole => caps.get(0).map(|m| m.range()),
         Extract::Group(g) => caps.get(g).map(|m| m.range()),
+        Extract::UrlPassword => {
+            let host = hay.get(caps.get(0)?.end()).copied()?;
+            let host_ok =
+                host.is_ascii_alphanumeric() || matches!(host, b'.' | b'-' | b'[' | b']' | b'_');
+            host_ok.then(|| caps.get(1).map(|m| m.range())).flatten()
+        }
         Extract::Bearer => {
             let m = caps.get(1)?;
             plausible_token(m.as_bytes()).then(|| m.range())
@@ -693,5 +707,19 @@ mod tests {
         assert!(scan("tokenizer = AutoTokenizer.from_pretrained(name)").is_empty());
         assert!(scan("password = getpass()").is_empty());
         assert!(scan("the bearer of bad news").is_empty());
+    }
+
+    #[test]
+    fn url_passwords_sharing_a_byte_are_all_found() {
+        // Fuzz case: the host byte of the first URL is the scheme of the
+        // second; both passwords must be found in one pass.
+        let t = ",2rb://)QQQQQQ+:VVQQVV+VVVQQV@V://)QQQQQQ+:VVQQVV+VVVQQV@VV";
+        let f = scan(t);
+        let spans: Vec<_> = f.iter().map(|x| &t[x.span.clone()]).collect();
+        assert_eq!(spans, vec!["VVQQVV+VVVQQV", "VVQQVV+VVVQQV"], "{f:?}");
+        let f = scan("postgres://u:p4ss@h://v:q5ss@db/x");
+        assert_eq!(f.len(), 2, "{f:?}");
+        // No host byte after `@`: not a URL with a password.
+        assert!(scan("a://u:pw@ ").is_empty());
     }
 }

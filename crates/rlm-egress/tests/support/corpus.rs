@@ -175,6 +175,22 @@ fn password(rng: &mut Rng) -> String {
     )
 }
 
+/// The secret of a plant as it would leak on its own, without its carrier:
+/// the first needle, except for webhooks, whose needle is the last path
+/// segment of the URL. That segment alone is a random 24- or 68-character
+/// string, recognisable only by entropy (and 1-3% of random strings of that
+/// length are not), while what leaks, and what identifies it, is the URL.
+pub fn bare(family: &str, carrier: &str, needles: &[String]) -> String {
+    if matches!(family, "slack-webhook" | "discord-webhook") {
+        if let Some(at) = carrier.find("https://") {
+            let url = &carrier[at..];
+            let end = url.find(['"', '\'', ' ', '\n']).unwrap_or(url.len());
+            return url[..end].to_string();
+        }
+    }
+    needles[0].clone()
+}
+
 /// A secret of `family` embedded in a realistic carrier line (or block), and
 /// the strings that must not survive.
 pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
@@ -667,7 +683,7 @@ pub fn generate(seed: u64, per_family: usize, max_echo: usize) -> Corpus {
             // 32-hex token is indistinguishable from any other string.)
             let bare_ok = !CONTEXTUAL.contains(fam);
             let plain = if bare_ok && rng.below(2) == 0 {
-                needles[0].clone()
+                bare(fam, &carrier, &needles)
             } else {
                 carrier
             };
