@@ -96,7 +96,7 @@ section!(
         /// CPU quota in cores.
         cpu_limit: f64 = "1.0", "CPU_LIMIT", "CPU quota in cores";
         /// Docker pids limit (gVisor counts its own threads against it).
-        pids_limit: u32 = "128", "PIDS_LIMIT", "pids limit of the container (64 or more: gVisor counts its own threads)";
+        pids_limit: u32 = "512", "PIDS_LIMIT", "pids limit of the container (64 or more: gVisor counts its own threads; processes inside are bounded by nproc)";
         /// `ulimit -u` inside the sandbox: what bounds tasks under gVisor.
         nproc_limit: u32 = "32", "NPROC_LIMIT", "ulimit nproc inside the sandbox";
         /// `ulimit -n` inside the sandbox.

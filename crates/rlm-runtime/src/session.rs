@@ -402,6 +402,7 @@ impl<B: Backend> AgentSession<B> {
     /// error with the sandbox's diagnostics attached.
     pub(crate) async fn fail_start(&mut self, e: RuntimeError) -> RuntimeError {
         self.dead = Some(e.to_string());
+        self.writer = Box::pin(tokio::io::sink());
         if let Some(b) = self.backend.take() {
             b.kill().await;
             b.destroy().await;
@@ -459,13 +460,21 @@ impl<B: Backend> AgentSession<B> {
     }
 
     /// Marks the session dead and kills the sandbox.
+    ///
+    /// Order matters: the pump keeps draining the attach stream until the
+    /// sandbox is dead. A hostile sandbox that floods its output after a
+    /// protocol violation would otherwise fill the socket, block dockerd's
+    /// copy loop, and with it `docker kill`.
     async fn die(&mut self, reason: String) {
         tracing::warn!(session = %self.info.id, %reason, "sandbox session ended");
         self.dead = Some(reason);
-        self.pump.abort();
+        // Closing our half of the attach connection tells the agent its host
+        // is gone; nothing more will be sent to a dead session.
+        self.writer = Box::pin(tokio::io::sink());
         if let Some(b) = &self.backend {
             b.kill().await;
         }
+        self.pump.abort();
     }
 
     fn finish(&self, r: CellResult, status: ExecStatus, duration: Duration) -> ExecOutcome {
@@ -616,10 +625,12 @@ impl<B: Backend> AgentSession<B> {
 
     pub(crate) async fn close_inner(&mut self) {
         self.dead.get_or_insert_with(|| "closed".to_string());
-        self.pump.abort();
+        self.writer = Box::pin(tokio::io::sink());
+        // Destroy while the pump still drains (see `die`).
         if let Some(b) = self.backend.take() {
             b.destroy().await;
         }
+        self.pump.abort();
     }
 }
 
@@ -663,6 +674,10 @@ async fn pump(
                         Ok(None) => break,
                         Err(e) => {
                             let _ = tx.send(Err(e)).await;
+                            // Keep reading (and discarding) until the
+                            // sandbox is killed: an unread attach stream
+                            // blocks dockerd, and `docker kill` with it.
+                            while output.next().await.is_some() {}
                             return;
                         }
                     }
