@@ -53,14 +53,21 @@ const M: Confidence = Confidence::Medium;
 /// that `tokenizer = ...` or `max_tokens = 512` do not count.
 macro_rules! assignment_pattern {
     () => {
-        // 1: key, 2: double-quoted value, 3: single-quoted value, 4: bare value.
+        // 1: end of the key, 2: double-quoted value, 3: single-quoted value,
+        // 4: backquoted value, 5: bare value. The key's identifier prefix
+        // (`DB_` in `DB_PASSWORD`) is taken in `extract`, not matched: a
+        // counted prefix class in front of the alternation makes the lazy
+        // DFA build thousands of states and run at ~60 instructions a byte.
         concat!(
-            r#"(?i)([A-Za-z0-9_.\-]{0,48}"#,
+            r#"(?i)("#,
             r"(?:passw(?:or)?d|passwort|passphrase|pwd|secret|token|api[_\-]?key|access[_\-]?key|private[_\-]?key|secret[_\-]?key|signing[_\-]?key|encryption[_\-]?key|auth[_\-]?key|client[_\-]?secret|credentials?|auth)",
             r#")["']?\s{0,4}(?:=|:=|:|=>|->)\s{0,4}(?:"([^"\r\n]{1,})"|'([^'\r\n]{1,})'|`([^`\r\n]{1,})`|([^\s"'`,;()\[\]{}<>]{1,}))"#
         )
     };
 }
+
+/// Longest identifier prefix of an assignment key (`[A-Za-z0-9_.-]{0,48}`).
+const MAX_KEY_PREFIX: usize = 48;
 
 #[rustfmt::skip]
 const RULES: &[RuleDef] = &[
@@ -375,6 +382,10 @@ enum Check {
     Prefix(&'static [u8]),
     /// JWT: the match is a run of `[A-Za-z0-9_.-]`.
     Dotted,
+    /// PEM block: `PRIVATE KEY` (case-sensitive) in a `-----BEGIN` header;
+    /// the body stops at the first `--`, so the match ends within an END
+    /// line after the first `-----END`.
+    Pem,
 }
 
 impl Check {
@@ -387,6 +398,7 @@ impl Check {
             "openai-api-key" => Check::Prefix(b"sk-"),
             "mailgun-api-key" => Check::Prefix(b"key-"),
             "jwt" => Check::Dotted,
+            "pem-private-key" => Check::Pem,
             _ => Check::None,
         }
     }
@@ -433,7 +445,23 @@ impl Check {
                 while i < lim && ws(t[i]) {
                     i += 1;
                 }
-                (i < n && matches!(t[i], b':' | b'=')).then_some(None)
+                if i >= n || !matches!(t[i], b':' | b'=') {
+                    return None;
+                }
+                // `\\?["']?\s{0,4}(?:scheme\s+)?value`: the value is the
+                // first token run, or the one after it (the scheme word is
+                // a run of token bytes itself); it ends at a non-token byte.
+                let tok = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=:".contains(&b);
+                i += 1;
+                for _ in 0..2 {
+                    while i < n && (ws(t[i]) || matches!(t[i], b'\\' | b'"' | b'\'')) {
+                        i += 1;
+                    }
+                    while i < n && tok(t[i]) {
+                        i += 1;
+                    }
+                }
+                Some(Some((i + 1).min(n)))
             }
             Check::Bearer => {
                 let mut i = ke;
@@ -497,6 +525,26 @@ impl Check {
                 }
                 Some(Some((i + 1).min(n)))
             }
+            Check::Pem => {
+                const BEGIN: &[u8] = b"-----BEGIN";
+                const END: &[u8] = b"-----END";
+                if &t[ks..ke] != b"PRIVATE KEY" {
+                    return None;
+                }
+                // `-----BEGIN[A-Z0-9 ]{0,32}` right before the hit.
+                let from = ks.saturating_sub(BEGIN.len() + 32);
+                let b = memchr::memmem::rfind(&t[from..ks], BEGIN)?;
+                if !t[from + b + BEGIN.len()..ks]
+                    .iter()
+                    .all(|c| matches!(c, b'A'..=b'Z' | b'0'..=b'9' | b' '))
+                {
+                    return None;
+                }
+                let lim = (ke + 24 * 1024).min(n);
+                let end = memchr::memmem::find(&t[ke..lim], END)
+                    .map_or(lim, |p| (ke + p + END.len() + 64).min(n));
+                Some(Some(end))
+            }
             Check::Dotted => {
                 let mut i = ke;
                 while i < n && (t[i].is_ascii_alphanumeric() || matches!(t[i], b'_' | b'-' | b'.'))
@@ -548,7 +596,15 @@ fn extract(how: Extract, caps: &Captures<'_>, hay: &[u8]) -> Option<Range<usize>
             plausible_token(m.as_bytes()).then(|| m.range())
         }
         Extract::Assignment => {
-            let key = caps.get(1)?.as_bytes();
+            let kw = caps.get(1)?;
+            let ident = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+            let prefix = hay[..kw.start()]
+                .iter()
+                .rev()
+                .take(MAX_KEY_PREFIX)
+                .take_while(|b| ident(b))
+                .count();
+            let key = &hay[kw.start() - prefix..kw.end()];
             let (value, quoted) = match (caps.get(2), caps.get(3), caps.get(4), caps.get(5)) {
                 (Some(v), _, _, _) | (_, Some(v), _, _) | (_, _, Some(v), _) => (v, true),
                 (_, _, _, Some(v)) => (v, false),
@@ -721,5 +777,30 @@ mod tests {
         assert_eq!(f.len(), 2, "{f:?}");
         // No host byte after `@`: not a URL with a password.
         assert!(scan("a://u:pw@ ").is_empty());
+    }
+
+    #[test]
+    fn pem_and_authorization_checks_keep_matches() {
+        // PEM blocks, also JSON-escaped, and prose naming them.
+        let pem =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAx7\n-----END RSA PRIVATE KEY-----";
+        let f = scan(&format!("key:\n{pem}\nrest"));
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert_eq!(f[0].span.len(), pem.len());
+        let esc = pem.replace('\n', "\\n");
+        assert_eq!(scan(&format!("{{\"private_key\": \"{esc}\"}}")).len(), 1);
+        assert!(scan("store the PRIVATE KEY safely; -----END of notes").is_empty());
+        // Authorization headers, with or without a scheme and quotes.
+        for h in [
+            "Authorization: Bearer abcDEF123456ghiJKL",
+            "\"authorization\": \"Basic dXNlcjpwYXNzd29yZA==\"",
+            "authorization=tok_9f8e7d6c5b4a",
+        ] {
+            let f = scan(h);
+            assert!(
+                f.iter().any(|x| x.rule == "authorization-header"),
+                "{h}: {f:?}"
+            );
+        }
     }
 }
