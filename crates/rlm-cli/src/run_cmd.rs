@@ -183,7 +183,18 @@ pub(crate) async fn run(args: &RunArgs, loader: rlm_config::ConfigLoader) -> i32
             );
         }));
     }
-    let report = orchestrator.run(request).await;
+    // Ctrl-C drops the run: every session it holds is removed on drop
+    // (synchronously, bounded), so no sandbox outlives the interrupt.
+    let report = tokio::select! {
+        r = orchestrator.run(request) => r,
+        _ = tokio::signal::ctrl_c() => {
+            if tty {
+                eprint!("\r\x1b[2K");
+            }
+            eprintln!("rlm run: interrupted; the run's sandboxes were removed");
+            return 130;
+        }
+    };
     if tty {
         eprint!("\r\x1b[2K");
     }

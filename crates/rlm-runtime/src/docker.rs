@@ -114,13 +114,24 @@ impl DockerSandbox {
             mount,
             true,
         );
+        // Armed from before the container exists until the session owns it:
+        // if this future is dropped in between (Ctrl-C during a start), the
+        // container named `id` is removed anyway.
+        let mut guard = LaunchGuard(Some(DockerBackend {
+            docker: docker.clone(),
+            id: id.clone(),
+            temp_dir: temp_dir.clone(),
+        }));
         let created = docker
             .create_container(
                 Some(CreateContainerOptionsBuilder::new().name(&id).build()),
                 body,
             )
             .await
-            .map_err(|e| RuntimeError::docker("create", e))?;
+            .map_err(|e| {
+                guard.disarm();
+                RuntimeError::docker("create", e)
+            })?;
         let backend = DockerBackend {
             docker: docker.clone(),
             id: created.id.clone(),
@@ -143,6 +154,7 @@ impl DockerSandbox {
         let attach = match attach {
             Ok(a) => a,
             Err(e) => {
+                guard.disarm();
                 backend.destroy_failed().await;
                 return Err(RuntimeError::docker("attach", e));
             }
@@ -151,6 +163,7 @@ impl DockerSandbox {
             .start_container(&created.id, None::<StartContainerOptions>)
             .await
         {
+            guard.disarm();
             backend.destroy_failed().await;
             return Err(RuntimeError::StartFailed {
                 detail: format!("docker start under runtime {}: {e}", self.runtime.name),
@@ -182,7 +195,11 @@ impl DockerSandbox {
             python: String::new(),
             start_time: Duration::ZERO,
         };
-        let mut session = AgentSession::boot(transport, backend, self.limits, info).await?;
+        // `boot` owns the backend now: it removes the container on failure,
+        // and the session (or its drop) does afterwards.
+        let booted = AgentSession::boot(transport, backend, self.limits, info).await;
+        guard.disarm();
+        let mut session = booted?;
         let kernel = session.info().kernel_release.clone();
         let is_gvisor = kernel != host_kernel;
         if self.runtime.is_gvisor && !is_gvisor {
@@ -250,6 +267,24 @@ impl Sandbox for DockerSandbox {
         session.info_mut().start_time = t0.elapsed();
         tracing::info!(session = %session.info().id, elapsed = ?t0.elapsed(), gvisor = session.info().is_gvisor, "sandbox session started");
         Ok(Box::new(session))
+    }
+}
+
+/// Removes a container whose launch was abandoned midway.
+struct LaunchGuard(Option<DockerBackend>);
+
+impl LaunchGuard {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for LaunchGuard {
+    fn drop(&mut self) {
+        if let Some(b) = self.0.take() {
+            tracing::warn!(container = %b.id, "sandbox start abandoned; removing its container");
+            b.destroy_detached();
+        }
     }
 }
 
