@@ -413,8 +413,10 @@ impl EgressFilter {
     }
 
     fn scan_into(&self, text: &[u8], depth: usize, scope: Scope, rep: &mut Report) {
-        self.rules.scan(text, &mut rep.findings);
-        self.scan_runs(text, depth, scope, rep);
+        let mut runs: Vec<Run> = Vec::new();
+        encoded::runs(text, encoded::MIN_ENCODED, &mut runs);
+        self.rules.scan(text, &runs, &mut rep.findings);
+        self.scan_runs(text, runs, depth, scope, rep);
         if depth < self.max_depth && memchr::memchr(b'%', text).is_some() {
             let mut pr = Vec::new();
             encoded::percent_runs(text, &mut pr);
@@ -444,9 +446,7 @@ impl EgressFilter {
     }
 
     /// Token runs: provider shapes without keywords, decoding, entropy.
-    fn scan_runs(&self, text: &[u8], depth: usize, scope: Scope, rep: &mut Report) {
-        let mut runs: Vec<Run> = Vec::new();
-        encoded::runs(text, encoded::MIN_ENCODED, &mut runs);
+    fn scan_runs(&self, text: &[u8], runs: Vec<Run>, depth: usize, scope: Scope, rep: &mut Report) {
         for run in runs {
             let whole = &text[run.span.clone()];
             if run.segments.len() == 1 {

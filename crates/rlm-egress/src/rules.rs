@@ -14,6 +14,7 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Captures, Regex};
 
+use crate::encoded::Run;
 use crate::finding::{Confidence, Finding};
 
 /// How the secret span is taken from a regex match.
@@ -102,7 +103,7 @@ const RULES: &[RuleDef] = &[
         extract: Extract::Group(1), confidence: H, back: 0, fwd: 200 },
     RuleDef { detector: "azure-sas", name: "azure-sas-signature", keywords: &["sig="],
         pattern: r"[?&;]sig=([A-Za-z0-9%+/=]{20,})", extract: Extract::Group(1), confidence: H, back: 1, fwd: 220 },
-    RuleDef { detector: "azure-client-secret", name: "azure-ad-client-secret", keywords: &["Q~"],
+    RuleDef { detector: "azure-client-secret", name: "azure-ad-client-secret", keywords: &["0Q~", "1Q~", "2Q~", "3Q~", "4Q~", "5Q~", "6Q~", "7Q~", "8Q~", "9Q~"],
         pattern: r"(?:^|[^A-Za-z0-9_~.\-])([A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.\-]{31,34})(?:[^A-Za-z0-9_~.\-]|$)",
         extract: Extract::Group(1), confidence: H, back: 6, fwd: 40 },
     // --- code hosting
@@ -121,7 +122,7 @@ const RULES: &[RuleDef] = &[
     RuleDef { detector: "gitlab-token", name: "gitlab-runner-registration", keywords: &["GR1348941"],
         pattern: r"GR1348941[A-Za-z0-9_\-]{20,40}", extract: Extract::Whole, confidence: H, back: 0, fwd: 56 },
     // --- chat
-    RuleDef { detector: "slack-token", name: "slack-token", keywords: &["xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "xoxo-"],
+    RuleDef { detector: "slack-token", name: "slack-token", keywords: &["xox"],
         pattern: r"xox[abposre](?:\.xox[abposre])?-[0-9A-Za-z\-]{10,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
     RuleDef { detector: "slack-token", name: "slack-app-token", keywords: &["xapp-"],
         pattern: r"xapp-[0-9]-[0-9A-Za-z\-]{10,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 260 },
@@ -196,6 +197,11 @@ pub(crate) struct RuleSet {
     /// Groups of at most [`TEDDY_LIMIT`] keywords, each small enough for
     /// aho-corasick's SIMD (Teddy) prefilter: (automaton, first keyword id).
     automata: Vec<(AhoCorasick, usize)>,
+    /// Literal prefixes of [`TOKEN_RULES`], searched case-sensitively in
+    /// token runs only.
+    token_automaton: AhoCorasick,
+    /// For each token automaton pattern, the rules it triggers.
+    token_triggers: Vec<Vec<usize>>,
     max_keyword: usize,
     /// Per rule: the necessary condition checked at a keyword hit before
     /// its regex runs, and how far the window really needs to reach.
@@ -225,14 +231,36 @@ impl RuleSet {
         // leftmost-longest pass loses nothing to a longer overlapping keyword
         // (`sk-ant-` must still trigger the `sk-` rule's neighbours).
         let mut keywords: Vec<String> = Vec::new();
+        let mut token_keywords: Vec<&'static str> = Vec::new();
         for r in RULES {
             for k in r.keywords {
+                if TOKEN_RULES.contains(&r.name) {
+                    if !token_keywords.contains(k) {
+                        token_keywords.push(k);
+                    }
+                    continue;
+                }
                 let k = k.to_ascii_lowercase();
                 if !keywords.contains(&k) {
                     keywords.push(k);
                 }
             }
         }
+        // Same for the prefixes searched in token runs, case-sensitively.
+        let token_triggers = token_keywords
+            .iter()
+            .map(|k| {
+                (0..RULES.len())
+                    .filter(|&ri| {
+                        TOKEN_RULES.contains(&RULES[ri].name)
+                            && RULES[ri].keywords.iter().any(|rk| k.contains(rk))
+                    })
+                    .collect()
+            })
+            .collect();
+        let token_automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&token_keywords)?;
         let mut triggers = vec![Vec::new(); keywords.len()];
         for (ki, k) in keywords.iter().enumerate() {
             for (ri, r) in RULES.iter().enumerate() {
@@ -274,6 +302,8 @@ impl RuleSet {
         let checks = RULES.iter().map(|r| Check::of(r.name)).collect();
         Ok(RuleSet {
             automata,
+            token_automaton,
+            token_triggers,
             max_keyword,
             checks,
             triggers,
@@ -282,7 +312,7 @@ impl RuleSet {
     }
 
     /// Appends the findings of every rule in `text` to `out`.
-    pub(crate) fn scan(&self, text: &[u8], out: &mut Vec<Finding>) {
+    pub(crate) fn scan(&self, text: &[u8], runs: &[Run], out: &mut Vec<Finding>) {
         // Windows per rule, collected in text order so merging is linear.
         let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
         let n = text.len();
@@ -308,24 +338,34 @@ impl RuleSet {
                 hits.sort_unstable();
             }
             for &(ks, ke, kw) in &hits {
-                for &ri in &self.triggers[kw] {
-                    let r = &RULES[ri];
-                    let Some(reach) = self.checks[ri].admit(text, ks, ke) else {
-                        continue;
-                    };
-                    let start = extend_back(text, ks.saturating_sub(r.back));
-                    let end = match reach {
-                        Some(end) => extend_fwd(text, end.min(ke.saturating_add(r.fwd)).min(n)),
-                        None => extend_fwd(text, ke.saturating_add(r.fwd).min(n)),
-                    };
-                    let w = &mut windows[ri];
-                    match w.last_mut() {
-                        Some(last) if start <= last.end => last.end = last.end.max(end),
-                        _ => w.push(start..end),
-                    }
-                }
+                self.add_hit(text, ks, ke, &self.triggers[kw], &mut windows);
             }
             b = e;
+        }
+        // Provider prefixes: every match of a token rule is a run of at
+        // least `MIN_ENCODED` token bytes, so it lies in one of `runs`.
+        for run in runs {
+            for seg in &run.segments {
+                for m in self.token_automaton.find_iter(&text[seg.clone()]) {
+                    let (ks, ke) = (seg.start + m.start(), seg.start + m.end());
+                    let triggers = &self.token_triggers[m.pattern().as_usize()];
+                    self.add_hit(text, ks, ke, triggers, &mut windows);
+                }
+            }
+        }
+        // The two passes interleave: restore text order where they met.
+        for w in &mut windows {
+            if !w.is_sorted_by_key(|r| r.start) {
+                w.sort_unstable_by_key(|r| r.start);
+                let mut merged: Vec<Range<usize>> = Vec::with_capacity(w.len());
+                for r in w.drain(..) {
+                    match merged.last_mut() {
+                        Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                        _ => merged.push(r),
+                    }
+                }
+                *w = merged;
+            }
         }
         for (ri, ws) in windows.iter().enumerate() {
             if ws.is_empty() {
@@ -353,11 +393,71 @@ impl RuleSet {
     }
 }
 
+impl RuleSet {
+    /// Opens (or widens) the windows of the rules a keyword hit triggers.
+    #[inline]
+    fn add_hit(
+        &self,
+        text: &[u8],
+        ks: usize,
+        ke: usize,
+        triggers: &[usize],
+        windows: &mut [Vec<Range<usize>>],
+    ) {
+        let n = text.len();
+        for &ri in triggers {
+            let r = &RULES[ri];
+            let Some(reach) = self.checks[ri].admit(text, ks, ke) else {
+                continue;
+            };
+            let start = extend_back(text, ks.saturating_sub(r.back));
+            let end = match reach {
+                Some(end) => extend_fwd(text, end.min(ke.saturating_add(r.fwd)).min(n)),
+                None => extend_fwd(text, ke.saturating_add(r.fwd).min(n)),
+            };
+            let w = &mut windows[ri];
+            match w.last_mut() {
+                Some(last) if start <= last.end && start >= last.start => {
+                    last.end = last.end.max(end)
+                }
+                _ => w.push(start..end),
+            }
+        }
+    }
+}
+
+/// Rules whose keyword is a case-sensitive literal prefix of a match made
+/// only of token bytes (`[A-Za-z0-9_-]`) and at least `MIN_ENCODED` long:
+/// such a match always lies in a token run, so their prefixes are searched
+/// there rather than in the whole text, which keeps the keyword automaton
+/// of the text pass small enough for one SIMD (Teddy) pass.
+const TOKEN_RULES: &[&str] = &[
+    "aws-access-key-id",
+    "google-api-key",
+    "google-oauth-client-secret",
+    "github-classic-pat",
+    "github-oauth-token",
+    "github-app-token",
+    "github-fine-grained-pat",
+    "gitlab-token",
+    "gitlab-runner-registration",
+    "slack-app-token",
+    "stripe-secret-key",
+    "anthropic-api-key",
+    "openai-api-key",
+    "huggingface-token",
+    "npm-access-token",
+    "pypi-upload-token",
+    "mailgun-api-key",
+];
+
 /// Text folded to lower case per block for the keyword search.
 const FOLD_BLOCK: usize = 64 * 1024;
 
-/// Teddy handles up to 64 patterns.
-const TEDDY_LIMIT: usize = 48;
+/// Teddy handles up to 64 patterns. Every keyword has at least 3 bytes, so
+/// Teddy matches 3-byte fingerprints (a 2-byte keyword such as `q~` makes it
+/// fall back to 2 and verify far more false candidates in prose).
+const TEDDY_LIMIT: usize = 64;
 
 /// Necessary conditions for a rule's regex to match through a keyword hit,
 /// checked on the raw bytes before any regex runs. Each is implied by the
@@ -748,7 +848,9 @@ mod tests {
     fn scan(t: &str) -> Vec<Finding> {
         let rs = RuleSet::new().expect("rules compile");
         let mut v = Vec::new();
-        rs.scan(t.as_bytes(), &mut v);
+        let mut runs = Vec::new();
+        crate::encoded::runs(t.as_bytes(), crate::encoded::MIN_ENCODED, &mut runs);
+        rs.scan(t.as_bytes(), &runs, &mut v);
         v
     }
 
@@ -777,6 +879,25 @@ mod tests {
         assert_eq!(f.len(), 2, "{f:?}");
         // No host byte after `@`: not a URL with a password.
         assert!(scan("a://u:pw@ ").is_empty());
+    }
+
+    #[test]
+    fn one_text_automaton_with_long_enough_keywords() {
+        let rs = RuleSet::new().expect("rules compile");
+        assert_eq!(rs.automata.len(), 1);
+        for r in RULES {
+            for k in r.keywords {
+                assert!(k.len() >= 3, "{k}");
+            }
+        }
+        // Token-run prefixes still fire anywhere in a run, and not across
+        // a non-token byte.
+        assert_eq!(scan("x=AKIAIOSFODNN7EXAMPLE").len(), 1);
+        assert_eq!(
+            scan("id_ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5Zz").len(),
+            1
+        );
+        assert!(scan("ghp_ aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5Zz").is_empty());
     }
 
     #[test]
