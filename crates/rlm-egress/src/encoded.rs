@@ -140,19 +140,18 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
     }
 }
 
-fn engine(alpha: &alphabet::Alphabet) -> GeneralPurpose {
-    GeneralPurpose::new(
-        alpha,
-        GeneralPurposeConfig::new()
-            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
-            .with_decode_allow_trailing_bits(true),
-    )
-}
+const DECODE_CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
+    .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+    .with_decode_allow_trailing_bits(true);
+/// Built once at compile time (building an engine fills decode tables).
+const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, DECODE_CONFIG);
+const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, DECODE_CONFIG);
 
-/// Decodes a run as hex or base64. Returns the decoded bytes and encoding.
-pub(crate) fn decode_run(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> {
-    let d = decode_segments(text, run);
-    if run.segments.len() > 1 && !d.as_ref().is_some_and(|(d, _)| is_texty(d)) {
+/// Decodes a run as hex or base64 into `out` (cleared first; a buffer the
+/// caller reuses across runs). Returns the encoding.
+pub(crate) fn decode_run(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding> {
+    let e = decode_segments(text, run, out);
+    if run.segments.len() > 1 && !(e.is_some() && is_texty(out)) {
         // A wrong guess at wrapping must not hide a line that is text on its own.
         for seg in &run.segments {
             let one = Run {
@@ -162,27 +161,37 @@ pub(crate) fn decode_run(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> 
                 urlsafe: text[seg.clone()].iter().any(|b| matches!(b, b'-' | b'_')),
                 stdsym: text[seg.clone()].iter().any(|b| matches!(b, b'+' | b'/')),
             };
-            if let Some((d, e)) = decode_segments(text, &one) {
-                if is_texty(&d) {
-                    return Some((d, e));
+            if let Some(e) = decode_segments(text, &one, out) {
+                if is_texty(out) {
+                    return Some(e);
                 }
             }
         }
+        return decode_segments(text, run, out);
     }
-    d
+    e
 }
 
-fn decode_segments(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> {
-    let mut joined: Vec<u8> = Vec::with_capacity(run.span.len().min(MAX_DECODE));
-    for s in &run.segments {
-        let room = MAX_DECODE.saturating_sub(joined.len());
-        let s = &text[s.clone()];
-        joined.extend_from_slice(&s[..s.len().min(room)]);
-    }
+fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding> {
+    out.clear();
+    let joined: Vec<u8>;
+    let body: &[u8] = if let [only] = run.segments.as_slice() {
+        let s = &text[only.clone()];
+        &s[..s.len().min(MAX_DECODE)]
+    } else {
+        let mut j: Vec<u8> = Vec::with_capacity(run.span.len().min(MAX_DECODE));
+        for s in &run.segments {
+            let room = MAX_DECODE.saturating_sub(j.len());
+            let s = &text[s.clone()];
+            j.extend_from_slice(&s[..s.len().min(room)]);
+        }
+        joined = j;
+        &joined
+    };
     if run.all_hex && run.segments.len() == 1 {
-        let even = joined.len() & !1;
+        let even = body.len() & !1;
         if even >= MIN_ENCODED * 2 {
-            return decode_hex(&joined[..even]).map(|d| (d, Encoding::Hex));
+            return decode_hex(&body[..even], out).then_some(Encoding::Hex);
         }
         return None;
     }
@@ -191,26 +200,22 @@ fn decode_segments(text: &[u8], run: &Run) -> Option<(Vec<u8>, Encoding)> {
     }
     // Trim padding then drop a dangling sextet so decoding never fails on
     // length alone (a run cut by the output cap or by a chunk boundary).
-    while joined.last() == Some(&b'=') {
-        joined.pop();
+    let mut len = body.len();
+    while len > 0 && body[len - 1] == b'=' {
+        len -= 1;
     }
-    let usable = joined.len() - joined.len() % 4
-        + if joined.len() % 4 >= 2 {
-            joined.len() % 4
-        } else {
-            0
-        };
-    let body = &joined[..usable];
+    let usable = len - len % 4 + if len % 4 >= 2 { len % 4 } else { 0 };
+    let body = &body[..usable];
     if run.urlsafe {
-        engine(&alphabet::URL_SAFE)
-            .decode(body)
+        URL_SAFE
+            .decode_vec(body, out)
             .ok()
-            .map(|d| (d, Encoding::Base64Url))
+            .map(|()| Encoding::Base64Url)
     } else {
-        engine(&alphabet::STANDARD)
-            .decode(body)
+        STANDARD
+            .decode_vec(body, out)
             .ok()
-            .map(|d| (d, Encoding::Base64))
+            .map(|()| Encoding::Base64)
     }
 }
 
@@ -223,10 +228,15 @@ fn hexval(b: u8) -> Option<u8> {
     }
 }
 
-fn decode_hex(s: &[u8]) -> Option<Vec<u8>> {
-    s.chunks_exact(2)
-        .map(|p| Some(hexval(p[0])? << 4 | hexval(p[1])?))
-        .collect()
+fn decode_hex(s: &[u8], out: &mut Vec<u8>) -> bool {
+    out.reserve(s.len() / 2);
+    for p in s.chunks_exact(2) {
+        match (hexval(p[0]), hexval(p[1])) {
+            (Some(h), Some(l)) => out.push(h << 4 | l),
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Whether decoded bytes are text worth rescanning: valid UTF-8 and almost
@@ -340,7 +350,8 @@ mod tests {
             spans,
             vec![&b"AccountKey="[..], &b"QUtJQUlPU0ZPRE5ON0VYQU1QTEU="[..]]
         );
-        let (d, e) = decode_run(t, &v[1]).expect("decodes");
+        let mut d = Vec::new();
+        let e = decode_run(t, &v[1], &mut d).expect("decodes");
         assert_eq!(e, Encoding::Base64);
         assert_eq!(d, b"AKIAIOSFODNN7EXAMPLE");
     }

@@ -447,6 +447,9 @@ impl EgressFilter {
 
     /// Token runs: provider shapes without keywords, decoding, entropy.
     fn scan_runs(&self, text: &[u8], runs: Vec<Run>, depth: usize, scope: Scope, rep: &mut Report) {
+        // One decode buffer for every run of this text (nested levels have
+        // their own).
+        let mut decoded: Vec<u8> = Vec::new();
         for run in runs {
             let whole = &text[run.span.clone()];
             if run.segments.len() == 1 {
@@ -464,7 +467,7 @@ impl EgressFilter {
             // still decoded: hex of a 20- or 32-byte secret has their length.)
             let harmless_hex = run.segments.len() == 1 && crate::entropy::is_uuid(whole);
             if depth < self.max_depth && !harmless_hex {
-                if let Some((decoded, enc)) = encoded::decode_run(text, &run) {
+                if let Some(enc) = encoded::decode_run(text, &run, &mut decoded) {
                     if encoded::is_texty(&decoded) {
                         // Text in disguise: judge what it says, not its shape.
                         self.rescan_decoded(&decoded, run.span.clone(), enc, depth, scope, rep);
