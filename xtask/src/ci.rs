@@ -17,6 +17,7 @@ pub(crate) struct CiArgs {
 }
 
 pub(crate) fn run(args: &CiArgs) -> Result<()> {
+    let started = std::time::Instant::now();
     if !args.skip_setup {
         setup::run(&SetupArgs::default())?;
     } else if is_ci() {
@@ -46,7 +47,7 @@ pub(crate) fn run(args: &CiArgs) -> Result<()> {
     if !args.skip_security {
         crate::security::run(&crate::security::SecurityArgs::default())?;
     }
-    println!("ci: all checks passed");
+    println!("ci: all checks passed in {:.0} s", started.elapsed().as_secs_f64());
     // The plain closing line CI reads.
     println!(
         "tests: {} passed, {} failed, {} skipped",
