@@ -135,87 +135,6 @@ fn parameters(min_run: usize) -> (usize, usize, usize) {
     (k, 1, 1)
 }
 
-/// Samples hashed and bucket-sorted together when building: the two
-/// buffers are 2 MiB each, whatever the context size.
-const BUILD_CHUNK: usize = 1 << 17;
-
-/// Table regions of the bucket sort (a power of two).
-const BUILD_PARTS_LOG2: u32 = 10;
-
-/// Fills the table with `samples` windows of `data`, returns the entries.
-///
-/// Inserting samples in position order writes to random slots, and on a
-/// table of megabytes nearly every write is a cache and TLB miss. So the
-/// samples are taken in chunks: one sequential pass hashes a chunk into a
-/// buffer, a counting sort (stable) groups it by table region, and the
-/// inserts then sweep the table region by region. Within a bucket the order
-/// is still position order, so "first occurrence first" holds as before.
-fn build_slots(
-    data: &[u8],
-    k: usize,
-    t: usize,
-    samples: usize,
-    sample_bits: u32,
-    slots: &mut [u32],
-) -> usize {
-    let mask = slots.len() - 1;
-    let table_log2 = slots.len().trailing_zeros();
-    let parts_log2 = BUILD_PARTS_LOG2.min(table_log2);
-    let shift = table_log2 - parts_log2;
-    let parts = 1usize << parts_log2;
-    let chunk = BUILD_CHUNK.min(samples.max(1));
-    // (bucket << 32 | slot value), in position order, then bucket-grouped.
-    let mut hashed: Vec<u64> = Vec::with_capacity(chunk);
-    let mut sorted: Vec<u64> = vec![0; chunk];
-    let mut counts = vec![0usize; parts + 1];
-    let mut entries = 0usize;
-    let mut first = 0usize;
-    while first < samples {
-        let last = (first + chunk).min(samples);
-        hashed.clear();
-        counts.iter_mut().for_each(|c| *c = 0);
-        for sample in first..last {
-            let p = sample * t;
-            let h = hash_window(&data[p..p + k]);
-            let bucket = h as usize & mask;
-            let v = tag_of(h, sample_bits) | (sample as u32 + 1);
-            hashed.push((bucket as u64) << 32 | u64::from(v));
-            counts[(bucket >> shift) + 1] += 1;
-        }
-        for i in 1..=parts {
-            counts[i] += counts[i - 1];
-        }
-        for &e in &hashed {
-            let part = ((e >> 32) as usize) >> shift;
-            sorted[counts[part]] = e;
-            counts[part] += 1;
-        }
-        for &e in &sorted[..hashed.len()] {
-            let v = e as u32;
-            let tag = tag_of_slot(v, sample_bits);
-            let mut j = (e >> 32) as usize;
-            let mut same = 0;
-            loop {
-                let w = slots[j];
-                if w == 0 {
-                    slots[j] = v;
-                    entries += 1;
-                    break;
-                }
-                if tag_of_slot(w, sample_bits) == tag {
-                    same += 1;
-                    if same >= MAX_CHAIN {
-                        break;
-                    }
-                }
-                j = (j + 1) & mask;
-            }
-        }
-        first = last;
-    }
-    entries
-}
-
 impl ContextIndex {
     /// Indexes `context` so that any verbatim run longer than `max_echo`
     /// bytes of it is found in outputs.
@@ -229,9 +148,32 @@ impl ContextIndex {
         };
         let samples = samples.min(u32::MAX as usize - 1);
         let cap = (samples + samples / 4).next_power_of_two().max(16);
+        let mask = cap - 1;
         let sample_bits = u32::BITS - (samples as u32 + 1).leading_zeros();
         let mut slots = vec![0u32; cap];
-        let entries = build_slots(&data, k, t, samples, sample_bits, &mut slots);
+        let mut entries = 0usize;
+        for sample in 0..samples {
+            let p = sample * t;
+            let h = hash_window(&data[p..p + k]);
+            let tag = tag_of(h, sample_bits);
+            let mut j = h as usize & mask;
+            let mut same = 0;
+            loop {
+                let v = slots[j];
+                if v == 0 {
+                    slots[j] = tag | (sample as u32 + 1);
+                    entries += 1;
+                    break;
+                }
+                if tag_of_slot(v, sample_bits) == tag {
+                    same += 1;
+                    if same >= MAX_CHAIN {
+                        break;
+                    }
+                }
+                j = (j + 1) & mask;
+            }
+        }
         tracing::debug!(
             context_bytes = data.len(),
             max_echo,
