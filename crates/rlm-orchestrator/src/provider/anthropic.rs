@@ -6,8 +6,7 @@ use futures_util::future::BoxFuture;
 use rlm_config::Secret;
 use serde_json::{json, Value};
 
-use super::http::{client, join, send_json};
-use super::rate_limit::RateLimiter;
+use super::http::{join, Endpoint};
 use super::{Completion, CompletionRequest, LlmProvider, ProviderError, Role, TokenUsage};
 
 /// Anthropic's own endpoint, used when no base URL is configured.
@@ -16,22 +15,9 @@ pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 const ANTHROPIC_VERSION: &str = "2023-06-01";
 
 /// A messages-API provider.
+#[derive(Debug)]
 pub struct AnthropicProvider {
-    client: reqwest::Client,
-    url: String,
-    key: Secret,
-    timeout: Duration,
-    limiter: Option<RateLimiter>,
-}
-
-impl std::fmt::Debug for AnthropicProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnthropicProvider")
-            .field("url", &self.url)
-            .field("key", &self.key)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
+    endpoint: Endpoint,
 }
 
 impl AnthropicProvider {
@@ -50,11 +36,7 @@ impl AnthropicProvider {
             join(base, "v1/messages")
         };
         Ok(AnthropicProvider {
-            client: client(timeout)?,
-            url,
-            key,
-            timeout,
-            limiter: RateLimiter::per_minute(requests_per_minute),
+            endpoint: Endpoint::new(url, key, timeout, requests_per_minute)?,
         })
     }
 
@@ -137,16 +119,13 @@ impl LlmProvider for AnthropicProvider {
         request: &'a CompletionRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
         Box::pin(async move {
-            if let Some(l) = &self.limiter {
-                l.acquire().await;
-            }
             let builder = self
-                .client
-                .post(&self.url)
-                .header("x-api-key", self.key.expose())
+                .endpoint
+                .post()
+                .header("x-api-key", self.endpoint.key.expose())
                 .header("anthropic-version", ANTHROPIC_VERSION)
                 .json(&Self::body(request));
-            let v = send_json(self.name(), &self.url, builder, self.timeout, &self.key).await?;
+            let v = self.endpoint.send(self.name(), builder).await?;
             parse_reply(self.name(), &v, &request.model)
         })
     }

@@ -8,9 +8,64 @@ use reqwest::header::HeaderMap;
 use rlm_config::Secret;
 
 use super::error::ProviderError;
+use super::rate_limit::RateLimiter;
 
 /// Longest part of an error body quoted in a message.
 const BODY_EXCERPT: usize = 300;
+
+/// What every HTTP provider holds: the client, the endpoint, the key, the
+/// timeout and the rate limiter. Its `Debug` shows the key masked only.
+pub(crate) struct Endpoint {
+    client: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) key: Secret,
+    timeout: Duration,
+    limiter: Option<RateLimiter>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("url", &self.url)
+            .field("key", &self.key)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
+impl Endpoint {
+    pub(crate) fn new(
+        url: String,
+        key: Secret,
+        timeout: Duration,
+        requests_per_minute: u32,
+    ) -> Result<Endpoint, ProviderError> {
+        Ok(Endpoint {
+            client: client(timeout)?,
+            url,
+            key,
+            timeout,
+            limiter: RateLimiter::per_minute(requests_per_minute),
+        })
+    }
+
+    /// A POST to the endpoint, to be given headers and a body.
+    pub(crate) fn post(&self) -> reqwest::RequestBuilder {
+        self.client.post(&self.url)
+    }
+
+    /// Waits for the rate limiter, then sends and reads the JSON reply.
+    pub(crate) async fn send(
+        &self,
+        provider: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<serde_json::Value, ProviderError> {
+        if let Some(l) = &self.limiter {
+            l.acquire().await;
+        }
+        send_json(provider, &self.url, request, self.timeout, &self.key).await
+    }
+}
 
 /// A client with the request timeout. Redirects are off: a provider that
 /// redirects a POST with a key in its headers is not followed.

@@ -8,31 +8,16 @@ use futures_util::future::BoxFuture;
 use rlm_config::Secret;
 use serde_json::{json, Value};
 
-use super::http::{client, join, send_json};
-use super::rate_limit::RateLimiter;
+use super::http::{join, Endpoint};
 use super::{Completion, CompletionRequest, LlmProvider, ProviderError, TokenUsage};
 
 /// OpenAI's own endpoint, used when no base URL is configured.
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 
 /// A chat-completions provider.
+#[derive(Debug)]
 pub struct OpenAiProvider {
-    client: reqwest::Client,
-    url: String,
-    key: Secret,
-    timeout: Duration,
-    limiter: Option<RateLimiter>,
-}
-
-impl std::fmt::Debug for OpenAiProvider {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // The key is shown masked only.
-        f.debug_struct("OpenAiProvider")
-            .field("url", &self.url)
-            .field("key", &self.key)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
+    endpoint: Endpoint,
 }
 
 impl OpenAiProvider {
@@ -47,11 +32,12 @@ impl OpenAiProvider {
     ) -> Result<OpenAiProvider, ProviderError> {
         let base = base_url.unwrap_or(OPENAI_BASE_URL);
         Ok(OpenAiProvider {
-            client: client(timeout)?,
-            url: join(base, "chat/completions"),
-            key,
-            timeout,
-            limiter: RateLimiter::per_minute(requests_per_minute),
+            endpoint: Endpoint::new(
+                join(base, "chat/completions"),
+                key,
+                timeout,
+                requests_per_minute,
+            )?,
         })
     }
 
@@ -135,14 +121,11 @@ impl LlmProvider for OpenAiProvider {
         request: &'a CompletionRequest,
     ) -> BoxFuture<'a, Result<Completion, ProviderError>> {
         Box::pin(async move {
-            if let Some(l) = &self.limiter {
-                l.acquire().await;
+            let mut builder = self.endpoint.post().json(&Self::body(request));
+            if !self.endpoint.key.is_empty() {
+                builder = builder.bearer_auth(self.endpoint.key.expose());
             }
-            let mut builder = self.client.post(&self.url).json(&Self::body(request));
-            if !self.key.is_empty() {
-                builder = builder.bearer_auth(self.key.expose());
-            }
-            let v = send_json(self.name(), &self.url, builder, self.timeout, &self.key).await?;
+            let v = self.endpoint.send(self.name(), builder).await?;
             parse_reply(self.name(), &v, &request.model)
         })
     }
