@@ -191,6 +191,9 @@ pub(crate) async fn run(args: &RunArgs, loader: rlm_config::ConfigLoader) -> i32
             if tty {
                 eprint!("\r\x1b[2K");
             }
+            // Sessions still starting in tasks the run spawned are not
+            // dropped with it: sweep whatever this process still owns.
+            let _ = rlm_runtime::remove_own_sandboxes().await;
             eprintln!("rlm run: interrupted; the run's sandboxes were removed");
             return 130;
         }

@@ -56,7 +56,7 @@ pub use owner::{
 };
 pub use pool::WarmPool;
 pub use protocol::PROTOCOL_VERSION;
-pub use reaper::{reap_orphans, ReapReport};
+pub use reaper::{reap_orphans, remove_own_sandboxes, ReapReport};
 pub use session::{
     ExecOutcome, ExecRequest, ExecStatus, PyException, Sandbox, Session, SessionInfo,
     SessionRequest,

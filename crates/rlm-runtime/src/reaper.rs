@@ -9,7 +9,7 @@ use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOpt
 
 use crate::error::RuntimeError;
 use crate::host::DockerHost;
-use crate::owner::{Owner, LABEL_SESSION};
+use crate::owner::{Owner, LABEL_OWNER_PID, LABEL_SESSION};
 
 /// What a reap did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -29,7 +29,49 @@ pub async fn reap_orphans() -> Result<ReapReport, RuntimeError> {
     Ok(DockerHost::connect().await?.reap_orphans().await)
 }
 
+/// Connects to Docker and removes every sandbox this process owns (for an
+/// interrupted command on its way out).
+pub async fn remove_own_sandboxes() -> Result<usize, RuntimeError> {
+    Ok(DockerHost::connect().await?.remove_own_sandboxes().await)
+}
+
 impl DockerHost {
+    /// Removes every sandbox container labelled with this process as its
+    /// owner. A command that is interrupted calls it last, so a session
+    /// still starting in a task its caller no longer awaits cannot outlive
+    /// the process. Returns how many were removed.
+    pub async fn remove_own_sandboxes(&self) -> usize {
+        let mut filters = HashMap::new();
+        let mine = format!("{LABEL_OWNER_PID}={}", std::process::id());
+        filters.insert("label", vec![mine.as_str()]);
+        let Ok(list) = self
+            .client()
+            .list_containers(Some(
+                ListContainersOptionsBuilder::new()
+                    .all(true)
+                    .filters(&filters)
+                    .build(),
+            ))
+            .await
+        else {
+            return 0;
+        };
+        let mut removed = 0;
+        for id in list.into_iter().filter_map(|c| c.id) {
+            let gone = self
+                .client()
+                .remove_container(
+                    &id,
+                    Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+                )
+                .await;
+            if gone.is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
     /// Removes labelled containers whose owner process is gone (pid dead,
     /// pid recycled, or another boot), then kills runtime processes of
     /// containers Docker no longer knows.
