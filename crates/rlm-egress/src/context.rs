@@ -50,7 +50,8 @@ pub struct ContextIndex {
     /// occurrence first, at most `MAX_CHAIN` of them. Four bytes a slot keep
     /// the table small (cache and TLB misses dominate building and lookups).
     slots: Vec<u32>,
-    sample_bits: u32,
+    /// [`tag_mask`] of the number of bits a sample number takes.
+    tag_mask: u32,
     entries: usize,
 }
 
@@ -73,15 +74,17 @@ impl std::fmt::Debug for ContextIndex {
 /// given index, so padding never confuses two windows).
 #[inline]
 fn hash_window(w: &[u8]) -> u64 {
-    let mut buf = [0u8; MAX_K];
-    let n = w.len().min(MAX_K);
-    buf[..n].copy_from_slice(&w[..n]);
-    let mut a = [0u8; 8];
-    let mut b = [0u8; 8];
-    a.copy_from_slice(&buf[..8]);
-    b.copy_from_slice(&buf[8..]);
-    let a = u64::from_le_bytes(a);
-    let b = u64::from_le_bytes(b);
+    // Full-length windows (the usual `k == 16`) load straight from the
+    // slice; shorter ones go through a zero-padded copy.
+    let (a, b) = match (w.get(..8), w.get(8..MAX_K)) {
+        (Some(a), Some(b)) => (le_u64(a), le_u64(b)),
+        _ => {
+            let mut buf = [0u8; MAX_K];
+            let n = w.len().min(MAX_K);
+            buf[..n].copy_from_slice(&w[..n]);
+            (le_u64(&buf[..8]), le_u64(&buf[8..]))
+        }
+    };
     let h = a.wrapping_mul(0x9E37_79B9_7F4A_7C15)
         ^ b.rotate_left(29).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
     // Final avalanche so that the table's bucket and tag bits are both good.
@@ -89,21 +92,24 @@ fn hash_window(w: &[u8]) -> u64 {
     h ^ (h >> 32)
 }
 
-/// The top `32 - sample_bits` bits of the hash, in place.
+/// Little-endian `u64` of exactly eight bytes.
 #[inline]
-fn tag_of(h: u64, sample_bits: u32) -> u32 {
-    let hi = (h >> 32) as u32;
-    hi.checked_shl(sample_bits).map_or(0, |_| {
-        let low = 1u32
-            .checked_shl(sample_bits)
-            .map_or(0, |m| m.wrapping_sub(1));
-        hi & !low
-    })
+fn le_u64(s: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    u64::from_le_bytes(a)
 }
 
+/// Mask of the tag bits of a slot: the top `32 - sample_bits` bits.
 #[inline]
-fn tag_of_slot(v: u32, sample_bits: u32) -> u32 {
-    tag_of(u64::from(v) << 32, sample_bits)
+fn tag_mask(sample_bits: u32) -> u32 {
+    u32::MAX.checked_shl(sample_bits).unwrap_or(0)
+}
+
+/// The tag bits of the hash, in place: `hash >> 32` masked by [`tag_mask`].
+#[inline]
+fn tag_of(h: u64, mask: u32) -> u32 {
+    (h >> 32) as u32 & mask
 }
 
 fn gcd(mut a: usize, mut b: usize) -> usize {
@@ -150,12 +156,13 @@ impl ContextIndex {
         let cap = (samples + samples / 4).next_power_of_two().max(16);
         let mask = cap - 1;
         let sample_bits = u32::BITS - (samples as u32 + 1).leading_zeros();
+        let tmask = tag_mask(sample_bits);
         let mut slots = vec![0u32; cap];
         let mut entries = 0usize;
         for sample in 0..samples {
             let p = sample * t;
             let h = hash_window(&data[p..p + k]);
-            let tag = tag_of(h, sample_bits);
+            let tag = tag_of(h, tmask);
             let mut j = h as usize & mask;
             let mut same = 0;
             loop {
@@ -165,7 +172,7 @@ impl ContextIndex {
                     entries += 1;
                     break;
                 }
-                if tag_of_slot(v, sample_bits) == tag {
+                if v & tmask == tag {
                     same += 1;
                     if same >= MAX_CHAIN {
                         break;
@@ -190,7 +197,7 @@ impl ContextIndex {
             t,
             u,
             slots,
-            sample_bits,
+            tag_mask: tmask,
             entries,
         }
     }
@@ -255,7 +262,7 @@ impl ContextIndex {
             let h = hash_window(&out[i..i + k]);
             let mut best: Option<Range<usize>> = None;
             let mask = self.slots.len() - 1;
-            let tag = tag_of(h, self.sample_bits);
+            let tag = tag_of(h, self.tag_mask);
             let mut j = h as usize & mask;
             let mut steps = 0;
             loop {
@@ -263,7 +270,7 @@ impl ContextIndex {
                 if v == 0 {
                     break;
                 }
-                if tag_of_slot(v, self.sample_bits) == tag {
+                if v & self.tag_mask == tag {
                     let floor = long_end.max(i.saturating_sub(reach));
                     let q = ((v ^ tag) as usize - 1) * self.t;
                     if let Some(r) = self.extend(out, i, q, floor) {
