@@ -60,13 +60,57 @@ pub(crate) struct Run {
     /// Whole span, line breaks of a group included.
     pub(crate) span: Range<usize>,
     /// The runs making it up (one unless wrapped).
-    pub(crate) segments: Vec<Range<usize>>,
+    pub(crate) segments: Segments,
     /// Every byte a hex digit.
     pub(crate) all_hex: bool,
     /// Has `-` or `_`.
     pub(crate) urlsafe: bool,
     /// Has `+` or `/`.
     pub(crate) stdsym: bool,
+}
+
+/// The segments of a [`Run`]: the first one inline, so that the usual
+/// single-segment run costs no allocation.
+#[derive(Clone, Debug)]
+pub(crate) struct Segments {
+    first: Range<usize>,
+    rest: Vec<Range<usize>>,
+}
+
+impl Segments {
+    pub(crate) fn one(r: Range<usize>) -> Self {
+        Segments {
+            first: r,
+            rest: Vec::new(),
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        1 + self.rest.len()
+    }
+
+    /// The only segment, if there is one.
+    pub(crate) fn single(&self) -> Option<&Range<usize>> {
+        self.rest.is_empty().then_some(&self.first)
+    }
+
+    pub(crate) fn last(&self) -> &Range<usize> {
+        self.rest.last().unwrap_or(&self.first)
+    }
+
+    pub(crate) fn push(&mut self, r: Range<usize>) {
+        self.rest.push(r);
+    }
+}
+
+impl<'a> IntoIterator for &'a Segments {
+    type Item = &'a Range<usize>;
+    type IntoIter =
+        std::iter::Chain<std::iter::Once<&'a Range<usize>>, std::slice::Iter<'a, Range<usize>>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.first).chain(self.rest.iter())
+    }
 }
 
 /// Finds runs of at least `min_len` token bytes.
@@ -108,7 +152,7 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
         });
         let run = Run {
             span: start..end,
-            segments: std::iter::once(start..end).collect(),
+            segments: Segments::one(start..end),
             all_hex: acc & HEX != 0,
             urlsafe: any & URLSAFE != 0,
             stdsym: any & STDSYM != 0,
@@ -117,23 +161,21 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
         // join with the previous run when that one filled its line and this
         // one fills the next line, no longer than the previous.
         if let Some(prev) = out.last_mut() {
-            if let Some(last) = prev.segments.last() {
-                let gap = &text[last.end..start];
-                let full_line = last.len() >= 40 && last.len() % 4 == 0;
-                let is_break = matches!(gap, b"\n" | b"\r\n" | b"\\n" | b"\\r\\n");
-                let ends_line = matches!(
-                    text.get(end),
-                    None | Some(b'\n' | b'\r' | b'\\' | b'"' | b'\'')
-                );
-                if full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex
-                {
-                    prev.span.end = end;
-                    prev.segments.push(start..end);
-                    prev.all_hex &= run.all_hex;
-                    prev.urlsafe |= run.urlsafe;
-                    prev.stdsym |= run.stdsym;
-                    continue;
-                }
+            let last = prev.segments.last();
+            let gap = &text[last.end..start];
+            let full_line = last.len() >= 40 && last.len() % 4 == 0;
+            let is_break = matches!(gap, b"\n" | b"\r\n" | b"\\n" | b"\\r\\n");
+            let ends_line = matches!(
+                text.get(end),
+                None | Some(b'\n' | b'\r' | b'\\' | b'"' | b'\'')
+            );
+            if full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex {
+                prev.span.end = end;
+                prev.segments.push(start..end);
+                prev.all_hex &= run.all_hex;
+                prev.urlsafe |= run.urlsafe;
+                prev.stdsym |= run.stdsym;
+                continue;
             }
         }
         out.push(run);
@@ -156,7 +198,7 @@ pub(crate) fn decode_run(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<En
         for seg in &run.segments {
             let one = Run {
                 span: seg.clone(),
-                segments: std::iter::once(seg.clone()).collect(),
+                segments: Segments::one(seg.clone()),
                 all_hex: text[seg.clone()].iter().all(u8::is_ascii_hexdigit),
                 urlsafe: text[seg.clone()].iter().any(|b| matches!(b, b'-' | b'_')),
                 stdsym: text[seg.clone()].iter().any(|b| matches!(b, b'+' | b'/')),
@@ -175,7 +217,7 @@ pub(crate) fn decode_run(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<En
 fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding> {
     out.clear();
     let joined: Vec<u8>;
-    let body: &[u8] = if let [only] = run.segments.as_slice() {
+    let body: &[u8] = if let Some(only) = run.segments.single() {
         let s = &text[only.clone()];
         &s[..s.len().min(MAX_DECODE)]
     } else {
