@@ -47,7 +47,10 @@ pub(crate) fn run(args: &CiArgs) -> Result<()> {
     if !args.skip_security {
         crate::security::run(&crate::security::SecurityArgs::default())?;
     }
-    println!("ci: all checks passed in {:.0} s", started.elapsed().as_secs_f64());
+    println!(
+        "ci: all checks passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     // The plain closing line CI reads.
     println!(
         "tests: {} passed, {} failed, {} skipped",
