@@ -352,11 +352,15 @@ fn is_digest_len(n: usize) -> bool {
 
 /// `8-4-4-4-12` hex with dashes.
 pub(crate) fn is_uuid(t: &[u8]) -> bool {
+    // Dashes first: most 36-byte tokens fail there, before any digit test.
     t.len() == 36
-        && t.iter().enumerate().all(|(i, &b)| match i {
-            8 | 13 | 18 | 23 => b == b'-',
-            _ => b.is_ascii_hexdigit(),
-        })
+        && t[8] == b'-'
+        && t[13] == b'-'
+        && t[18] == b'-'
+        && t[23] == b'-'
+        && [&t[..8], &t[9..13], &t[14..18], &t[19..23], &t[24..]]
+            .iter()
+            .all(|g| g.iter().all(u8::is_ascii_hexdigit))
 }
 
 /// Runs of UUIDs or hex groups joined by dashes/underscores (`uuid_uuid`,
