@@ -129,11 +129,20 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
             p += step;
             continue;
         }
+        // Both ways eight bytes at a time while all are token bytes (one
+        // AND of their classes), then byte by byte.
+        let all_tok = |w: &[u8]| w.iter().fold(0xffu8, |a, &b| a & CLASS[b as usize]) & TOKEN != 0;
         let mut start = p;
+        while start >= floor + 8 && all_tok(&text[start - 8..start]) {
+            start -= 8;
+        }
         while start > floor && is_tok(text[start - 1]) {
             start -= 1;
         }
         let mut i = p + 1;
+        while text.get(i..i + 8).is_some_and(all_tok) {
+            i += 8;
+        }
         while i < n && is_tok(text[i]) {
             i += 1;
         }
