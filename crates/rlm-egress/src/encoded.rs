@@ -199,28 +199,28 @@ const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, DECODE
 const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, DECODE_CONFIG);
 
 /// Decodes a run as hex or base64 into `out` (cleared first; a buffer the
-/// caller reuses across runs). Returns the encoding.
+/// caller reuses across runs), its segments joined. Returns the encoding.
 pub(crate) fn decode_run(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding> {
-    let e = decode_segments(text, run, out);
-    if run.segments.len() > 1 && !(e.is_some() && is_texty(out)) {
-        // A wrong guess at wrapping must not hide a line that is text on its own.
-        for seg in &run.segments {
-            let one = Run {
+    decode_segments(text, run, out)
+}
+
+/// The segments of a wrapped run as runs of their own: the lines of a
+/// "wrapped" run may not belong together, and each must then be judged
+/// alone (a line of text must not vouch for a key line next to it).
+pub(crate) fn split(text: &[u8], run: &Run) -> Vec<Run> {
+    run.segments
+        .into_iter()
+        .map(|seg| {
+            let t = &text[seg.clone()];
+            Run {
                 span: seg.clone(),
                 segments: Segments::one(seg.clone()),
-                all_hex: text[seg.clone()].iter().all(u8::is_ascii_hexdigit),
-                urlsafe: text[seg.clone()].iter().any(|b| matches!(b, b'-' | b'_')),
-                stdsym: text[seg.clone()].iter().any(|b| matches!(b, b'+' | b'/')),
-            };
-            if let Some(e) = decode_segments(text, &one, out) {
-                if is_texty(out) {
-                    return Some(e);
-                }
+                all_hex: t.iter().all(u8::is_ascii_hexdigit),
+                urlsafe: t.iter().any(|b| matches!(b, b'-' | b'_')),
+                stdsym: t.iter().any(|b| matches!(b, b'+' | b'/')),
             }
-        }
-        return decode_segments(text, run, out);
-    }
-    e
+        })
+        .collect()
 }
 
 fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding> {

@@ -474,6 +474,13 @@ impl EgressFilter {
                         continue;
                     }
                 }
+                if run.segments.len() > 1 {
+                    // Not one encoded whole: judge each line on its own, so
+                    // a line of encoded text cannot hide a key line beside it.
+                    let singles = encoded::split(text, &run);
+                    self.scan_runs(text, singles, depth, scope, rep);
+                    continue;
+                }
             }
             for seg in &run.segments {
                 let tok = &text[seg.clone()];
@@ -608,6 +615,22 @@ mod tests {
         let twice = f.apply(&once.output).expect("redact mode");
         assert_eq!(twice.output, once.output, "input {input:?}");
         assert!(twice.findings.is_empty(), "{:?}", twice.findings);
+    }
+
+    #[test]
+    fn key_line_inside_wrapped_encoded_text_is_caught() {
+        // Found by the property test in CI: a random key line planted in the
+        // middle of a base64 payload of prose. The lines do not decode as one
+        // whole, and the prose line must not vouch for the key line.
+        let key = "v0Psbqh8DmJ27vZrVGksXNqMp7AQWyPlwp3DDhfpqOo343tJhaxW3xUFBYWP7wd7";
+        let head = "encoded payload: U2F1Y2UgdXNlcnMgYmVmb3JlIGFjY3VyYWN5IGludG8gZXZlcnkgY29uZmlnIGVh\
+                    Y2ggcmVxdWVzdCBlYWNoIHNhbXBsZSBzZXJ2ZXIgY2FjaGUgbWVkaWFuIG5ld3Mgbm9ydGggc28gdGhlIHNl\
+                    Y3JldCBtYW5hZ2VyIHdhcyB1cGRhdGVkLiBNZWRpYW4gYmVmb3JlIHJldmVudWUgY2FjaGUgdGhhdCB0b2tl\
+                    biBhZnRlciBzYW1wbGUgZGVmYXVsdCBkZWZhdWx0IHdhcm5p";
+        let tail = "bmcgYmVhcmVyLiBNZWRpYW4gdGhlIG1vZGVsIHNhbXBsZSByZXNldCB1c2VycyByZWdpb24u";
+        let text = format!("{head}\n{key}\n{tail}\n");
+        let out = fuzz_filter().apply(&text).expect("redact mode");
+        assert!(!out.output.contains(key), "{:?}", out.findings);
     }
 
     #[test]
