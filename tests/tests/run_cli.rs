@@ -8,14 +8,19 @@ use std::time::Duration;
 
 use rlm_tests::{docker_available, rlm};
 
-fn demo() -> (String, String, String) {
+/// `rlm run EXTRA… --context <demo> --llm replay:<demo> <question>`.
+fn demo_run(extra: &[&str]) -> Command {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/demo");
     let question = std::fs::read_to_string(dir.join("question.txt")).expect("question");
-    (
-        dir.join("context.txt").display().to_string(),
-        format!("replay:{}", dir.join("trajectory.jsonl").display()),
-        question.trim().to_string(),
-    )
+    let mut cmd = rlm();
+    cmd.arg("run")
+        .args(extra)
+        .arg("--context")
+        .arg(dir.join("context.txt"))
+        .arg("--llm")
+        .arg(format!("replay:{}", dir.join("trajectory.jsonl").display()))
+        .arg(question.trim());
+    cmd
 }
 
 fn containers_of(pid: u32) -> usize {
@@ -36,19 +41,7 @@ fn answers_with_the_contract_json() {
     if !docker_available("answers_with_the_contract_json") {
         return;
     }
-    let (context, llm, question) = demo();
-    let out = rlm()
-        .args([
-            "run",
-            "--json",
-            "--context",
-            &context,
-            "--llm",
-            &llm,
-            &question,
-        ])
-        .output()
-        .expect("rlm runs");
+    let out = demo_run(&["--json"]).output().expect("rlm runs");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -81,18 +74,7 @@ fn limits_have_their_own_exit_codes() {
     if !docker_available("limits_have_their_own_exit_codes") {
         return;
     }
-    let (context, llm, question) = demo();
-    let out = rlm()
-        .args([
-            "run",
-            "--max-iterations",
-            "1",
-            "--context",
-            &context,
-            "--llm",
-            &llm,
-            &question,
-        ])
+    let out = demo_run(&["--max-iterations", "1"])
         .output()
         .expect("rlm runs");
     assert_eq!(
@@ -102,17 +84,7 @@ fn limits_have_their_own_exit_codes() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("--max-iterations"));
-    let out = rlm()
-        .args([
-            "run",
-            "--cost-limit-usd",
-            "0.000001",
-            "--context",
-            &context,
-            "--llm",
-            &llm,
-            &question,
-        ])
+    let out = demo_run(&["--cost-limit-usd", "0.000001"])
         .output()
         .expect("rlm runs");
     assert_eq!(
@@ -133,10 +105,8 @@ fn ctrl_c_leaves_no_sandbox() {
     if !docker_available("ctrl_c_leaves_no_sandbox") {
         return;
     }
-    let (context, llm, question) = demo();
     for delay_ms in [200u64, 500, 700, 900, 1100] {
-        let child = rlm()
-            .args(["run", "--context", &context, "--llm", &llm, &question])
+        let child = demo_run(&[])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
