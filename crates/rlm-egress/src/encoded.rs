@@ -23,9 +23,19 @@ pub(crate) const MIN_ENCODED: usize = 16;
 pub(crate) const MAX_DECODE: usize = 1 << 20;
 
 const TOKEN: u8 = 1;
-const HEX: u8 = 2;
-const URLSAFE: u8 = 4;
-const STDSYM: u8 = 8;
+/// Flags of a run's bytes, OR-ed over the run (`Run::flags`) except `HEX`,
+/// which is AND-ed (`Run::all_hex`).
+pub(crate) const HEX: u8 = 2;
+/// `-` or `_`.
+pub(crate) const URLSAFE: u8 = 4;
+/// `+` or `/`.
+pub(crate) const STDSYM: u8 = 8;
+/// `A-Z`.
+pub(crate) const UPPER: u8 = 16;
+/// A letter that is not a hex digit (`g-z`, `G-Z`).
+pub(crate) const NONHEX: u8 = 32;
+/// `0-9`.
+pub(crate) const DIGIT: u8 = 64;
 
 /// Byte classes for the run scanner.
 static CLASS: [u8; 256] = {
@@ -39,6 +49,14 @@ static CLASS: [u8; 256] = {
         }
         if b.is_ascii_hexdigit() {
             c |= HEX;
+        } else if b.is_ascii_alphabetic() {
+            c |= NONHEX;
+        }
+        if b.is_ascii_uppercase() {
+            c |= UPPER;
+        }
+        if b.is_ascii_digit() {
+            c |= DIGIT;
         }
         if b == b'-' || b == b'_' {
             c |= TOKEN | URLSAFE;
@@ -63,10 +81,33 @@ pub(crate) struct Run {
     pub(crate) segments: Segments,
     /// Every byte a hex digit.
     pub(crate) all_hex: bool,
+    /// The OR of the byte classes (`URLSAFE`, `STDSYM`, `UPPER`, `NONHEX`,
+    /// `DIGIT`), computed once by the scanner for every later test.
+    pub(crate) flags: u8,
+}
+
+impl Run {
     /// Has `-` or `_`.
-    pub(crate) urlsafe: bool,
+    pub(crate) fn urlsafe(&self) -> bool {
+        self.flags & URLSAFE != 0
+    }
+
     /// Has `+` or `/`.
-    pub(crate) stdsym: bool,
+    pub(crate) fn stdsym(&self) -> bool {
+        self.flags & STDSYM != 0
+    }
+
+    fn of(text: &[u8], span: Range<usize>) -> Run {
+        let (acc, any) = text[span.clone()].iter().fold((0xffu8, 0u8), |(a, o), &b| {
+            (a & CLASS[b as usize], o | CLASS[b as usize])
+        });
+        Run {
+            segments: Segments::one(span.clone()),
+            span,
+            all_hex: acc & HEX != 0,
+            flags: any,
+        }
+    }
 }
 
 /// The segments of a [`Run`]: the first one inline, so that the usual
@@ -156,16 +197,9 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
         if end - start < min_len {
             continue;
         }
-        let (acc, any) = text[start..i].iter().fold((0xffu8, 0u8), |(a, o), &b| {
-            (a & CLASS[b as usize], o | CLASS[b as usize])
-        });
-        let run = Run {
-            span: start..end,
-            segments: Segments::one(start..end),
-            all_hex: acc & HEX != 0,
-            urlsafe: any & URLSAFE != 0,
-            stdsym: any & STDSYM != 0,
-        };
+        let mut run = Run::of(text, start..i);
+        run.span.end = end;
+        run.segments = Segments::one(start..end);
         // Wrapped base64 (PEM bodies, MIME, `base64` CLI at 76 columns):
         // join with the previous run when that one filled its line and this
         // one fills the next line, no longer than the previous.
@@ -182,8 +216,7 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
                 prev.span.end = end;
                 prev.segments.push(start..end);
                 prev.all_hex &= run.all_hex;
-                prev.urlsafe |= run.urlsafe;
-                prev.stdsym |= run.stdsym;
+                prev.flags |= run.flags;
                 continue;
             }
         }
@@ -211,14 +244,13 @@ pub(crate) fn split(text: &[u8], run: &Run) -> Vec<Run> {
     run.segments
         .into_iter()
         .map(|seg| {
+            // Padding is not part of the class summary (as in `runs`).
             let t = &text[seg.clone()];
-            Run {
-                span: seg.clone(),
-                segments: Segments::one(seg.clone()),
-                all_hex: t.iter().all(u8::is_ascii_hexdigit),
-                urlsafe: t.iter().any(|b| matches!(b, b'-' | b'_')),
-                stdsym: t.iter().any(|b| matches!(b, b'+' | b'/')),
-            }
+            let body = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
+            let mut r = Run::of(text, seg.start..seg.start + body);
+            r.span = seg.clone();
+            r.segments = Segments::one(seg.clone());
+            r
         })
         .collect()
 }
@@ -246,7 +278,7 @@ fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding
         }
         return None;
     }
-    if run.urlsafe && run.stdsym {
+    if run.urlsafe() && run.stdsym() {
         return None;
     }
     // Trim padding then drop a dangling sextet so decoding never fails on
@@ -257,7 +289,7 @@ fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding
     }
     let usable = len - len % 4 + if len % 4 >= 2 { len % 4 } else { 0 };
     let body = &body[..usable];
-    if run.urlsafe {
+    if run.urlsafe() {
         URL_SAFE
             .decode_vec(body, out)
             .ok()

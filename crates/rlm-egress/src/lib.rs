@@ -41,6 +41,7 @@
 //! secret: they are safe to log.
 #![doc = include_str!("../README.md")]
 
+mod assignment;
 mod binary;
 mod budget;
 mod context;

@@ -14,7 +14,10 @@ use std::ops::Range;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Captures, Regex};
 
-use crate::encoded::Run;
+use crate::assignment::{
+    authorization_value, is_secret_key, plausible_assigned_secret, sites, value,
+};
+use crate::encoded::{Run, DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
 use crate::finding::{Confidence, Finding};
 
 /// How the secret span is taken from a regex match.
@@ -24,8 +27,9 @@ enum Extract {
     Whole,
     /// One capture group.
     Group(usize),
-    /// `key = value` assignments: custom plausibility checks on the value.
-    Assignment,
+    /// Found and parsed at operator sites ([`crate::assignment`]); the
+    /// pattern documents the form and is not run.
+    Site,
     /// `Bearer <token>`: the token must look like a credential.
     Bearer,
     /// `scheme://user:password@host`: group 1 when a host byte follows the
@@ -66,9 +70,6 @@ macro_rules! assignment_pattern {
         )
     };
 }
-
-/// Longest identifier prefix of an assignment key (`[A-Za-z0-9_.-]{0,48}`).
-const MAX_KEY_PREFIX: usize = 48;
 
 #[rustfmt::skip]
 const RULES: &[RuleDef] = &[
@@ -183,32 +184,48 @@ const RULES: &[RuleDef] = &[
     // --- keyword forms
     RuleDef { detector: "auth-header", name: "authorization-header", keywords: &["authorization"],
         pattern: r#"(?i)authorization\\?["']?\s{0,4}[:=]\s{0,4}\\?["']?(?:(?:bearer|basic|token|bot|digest|apikey|sso-key|dsn)\s+)?([A-Za-z0-9\-._~+/=:]{8,})"#,
-        extract: Extract::Group(1), confidence: H, back: 0, fwd: 4200 },
+        extract: Extract::Site, confidence: H, back: 0, fwd: 4200 },
     RuleDef { detector: "auth-header", name: "bearer-token", keywords: &["bearer"],
         pattern: r"(?i)bearer\s+([A-Za-z0-9\-._~+/]{16,}=*)", extract: Extract::Bearer, confidence: M, back: 0, fwd: 4200 },
     RuleDef { detector: "secret-assignment", name: "secret-assignment",
         keywords: &["passw", "pwd", "secret", "token", "api_key", "apikey", "api-key", "access_key", "access-key", "private_key", "private-key", "signing", "encryption_key", "auth", "credential", "passphrase"],
-        pattern: assignment_pattern!(), extract: Extract::Assignment, confidence: M, back: 56, fwd: 600 },
+        pattern: assignment_pattern!(), extract: Extract::Site, confidence: M, back: 56, fwd: 600 },
 ];
 
-/// The compiled rule set: one keyword automaton and one regex per rule.
+/// The compiled rule set: one keyword automaton for the text, one for the
+/// prefixes inside token runs, the operator-site rules, and one regex per
+/// rule.
 pub(crate) struct RuleSet {
-    /// Lower-cased keywords, searched in lower-cased text.
-    /// Groups of at most [`TEDDY_LIMIT`] keywords, each small enough for
-    /// aho-corasick's SIMD (Teddy) prefilter: (automaton, first keyword id).
-    automata: Vec<(AhoCorasick, usize)>,
+    /// Keywords searched case-sensitively in the raw text (one SIMD Teddy
+    /// pass; case-insensitive keywords are listed in their usual spellings,
+    /// see [`CASE_VARIANTS`]).
+    text_automaton: AhoCorasick,
+    /// For each text automaton pattern, the rules it triggers.
+    triggers: Vec<Vec<usize>>,
     /// Literal prefixes of [`TOKEN_RULES`], searched case-sensitively in
     /// token runs only.
     token_automaton: AhoCorasick,
     /// For each token automaton pattern, the rules it triggers.
     token_triggers: Vec<Vec<usize>>,
-    max_keyword: usize,
     /// Per rule: the necessary condition checked at a keyword hit before
     /// its regex runs, and how far the window really needs to reach.
     checks: Vec<Check>,
-    /// For each automaton pattern, the rules it triggers.
-    triggers: Vec<Vec<usize>>,
+    /// Indexes of the rules found at operator sites.
+    site_rules: SiteRules,
     regexes: Vec<Regex>,
+}
+
+/// Indexes into [`RULES`] of the rules anchored on operator sites.
+struct SiteRules {
+    assignment: usize,
+    authorization: usize,
+    npmrc: usize,
+    azure_connection: usize,
+    gcp_key_id: usize,
+    azure_sas: usize,
+    aws_secret: usize,
+    azure_storage: usize,
+    twilio: usize,
 }
 
 /// Errors from compiling the built-in rule table; only a bug can cause them.
@@ -222,17 +239,48 @@ pub(crate) enum RuleError {
     },
     #[error("keyword automaton does not build: {0}")]
     Automaton(#[from] aho_corasick::BuildError),
+    #[error("built-in rule {0} is missing from the table")]
+    Missing(&'static str),
+}
+
+/// Rules found at `key = value` operator sites instead of by keyword (their
+/// keywords are the keys, compared at the site).
+const SITE_RULES: &[&str] = &[
+    "secret-assignment",
+    "authorization-header",
+    "npmrc-auth-token",
+    "azure-connection-string-key",
+    "gcp-private-key-id",
+    "azure-sas-signature",
+    "aws-secret-access-key",
+    "azure-storage-key-assignment",
+    "twilio-auth-token",
+];
+
+/// Keywords matched regardless of case before: searched in these spellings
+/// (lower, Capitalised, UPPER), which keeps the text automaton one
+/// case-sensitive Teddy pass over the raw bytes (no lower-cased copy).
+const CASE_VARIANTS: &[&str] = &["bearer", "discord", "bot ", "telegram", "mailgun"];
+
+fn rule_index(name: &'static str) -> Result<usize, RuleError> {
+    RULES
+        .iter()
+        .position(|r| r.name == name)
+        .ok_or(RuleError::Missing(name))
 }
 
 impl RuleSet {
     pub(crate) fn new() -> Result<Self, RuleError> {
-        // Distinct keywords (case-insensitive), each mapped to every rule that
-        // names it or names a keyword contained in it, so that a
-        // leftmost-longest pass loses nothing to a longer overlapping keyword
-        // (`sk-ant-` must still trigger the `sk-` rule's neighbours).
+        // Distinct keywords, each mapped to every rule that names it or names
+        // a keyword contained in it, so that a leftmost-longest pass loses
+        // nothing to a longer overlapping keyword (`sk-ant-` must still
+        // trigger the `sk-` rule's neighbours).
         let mut keywords: Vec<String> = Vec::new();
         let mut token_keywords: Vec<&'static str> = Vec::new();
         for r in RULES {
+            if SITE_RULES.contains(&r.name) {
+                continue;
+            }
             for k in r.keywords {
                 if TOKEN_RULES.contains(&r.name) {
                     if !token_keywords.contains(k) {
@@ -240,13 +288,20 @@ impl RuleSet {
                     }
                     continue;
                 }
-                let k = k.to_ascii_lowercase();
-                if !keywords.contains(&k) {
-                    keywords.push(k);
+                let mut spellings = vec![k.to_string()];
+                if CASE_VARIANTS.contains(k) {
+                    let mut cap = k.to_string();
+                    cap[..1].make_ascii_uppercase();
+                    spellings.push(cap);
+                    spellings.push(k.to_ascii_uppercase());
+                }
+                for s in spellings {
+                    if !keywords.contains(&s) {
+                        keywords.push(s);
+                    }
                 }
             }
         }
-        // Same for the prefixes searched in token runs, case-sensitively.
         let token_triggers = token_keywords
             .iter()
             .map(|k| {
@@ -261,32 +316,26 @@ impl RuleSet {
         let token_automaton = AhoCorasickBuilder::new()
             .match_kind(MatchKind::LeftmostLongest)
             .build(&token_keywords)?;
-        let mut triggers = vec![Vec::new(); keywords.len()];
-        for (ki, k) in keywords.iter().enumerate() {
-            for (ri, r) in RULES.iter().enumerate() {
-                if r.keywords
-                    .iter()
-                    .any(|rk| k.contains(&rk.to_ascii_lowercase()))
-                {
-                    triggers[ki].push(ri);
-                }
-            }
-        }
-        // Case-insensitivity by folding: the text is lower-cased block by
-        // block into a small buffer and searched with a case-sensitive
-        // automaton, which lets aho-corasick use its SIMD (Teddy) prefilter
-        // instead of a byte-at-a-time DFA.
-        let max_keyword = keywords.iter().map(String::len).max().unwrap_or(1);
-        let automata = keywords
-            .chunks(TEDDY_LIMIT)
-            .enumerate()
-            .map(|(g, ks)| {
-                AhoCorasickBuilder::new()
-                    .match_kind(MatchKind::LeftmostLongest)
-                    .build(ks)
-                    .map(|a| (a, g * TEDDY_LIMIT))
+        let triggers = keywords
+            .iter()
+            .map(|k| {
+                (0..RULES.len())
+                    .filter(|&ri| {
+                        let r = &RULES[ri];
+                        !TOKEN_RULES.contains(&r.name)
+                            && !SITE_RULES.contains(&r.name)
+                            && r.keywords.iter().any(|rk| {
+                                k.contains(rk)
+                                    || (CASE_VARIANTS.contains(rk)
+                                        && k.to_ascii_lowercase().contains(rk))
+                            })
+                    })
+                    .collect()
             })
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
+        let text_automaton = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .build(&keywords)?;
         let regexes = RULES
             .iter()
             .map(|r| {
@@ -300,13 +349,24 @@ impl RuleSet {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let checks = RULES.iter().map(|r| Check::of(r.name)).collect();
+        let site_rules = SiteRules {
+            assignment: rule_index("secret-assignment")?,
+            authorization: rule_index("authorization-header")?,
+            npmrc: rule_index("npmrc-auth-token")?,
+            azure_connection: rule_index("azure-connection-string-key")?,
+            gcp_key_id: rule_index("gcp-private-key-id")?,
+            azure_sas: rule_index("azure-sas-signature")?,
+            aws_secret: rule_index("aws-secret-access-key")?,
+            azure_storage: rule_index("azure-storage-key-assignment")?,
+            twilio: rule_index("twilio-auth-token")?,
+        };
         Ok(RuleSet {
-            automata,
+            text_automaton,
+            triggers,
             token_automaton,
             token_triggers,
-            max_keyword,
             checks,
-            triggers,
+            site_rules,
             regexes,
         })
     }
@@ -315,36 +375,24 @@ impl RuleSet {
     pub(crate) fn scan(&self, text: &[u8], runs: &[Run], out: &mut Vec<Finding>) {
         // Windows per rule, collected in text order so merging is linear.
         let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
-        let n = text.len();
-        let mut folded: Vec<u8> = Vec::with_capacity(FOLD_BLOCK.min(n) + self.max_keyword);
-        let mut hits: Vec<(usize, usize, usize)> = Vec::new();
-        let mut b = 0;
-        while b < n {
-            let e = (b + FOLD_BLOCK).min(n);
-            // Keywords starting in [b, e) lie whole in the folded slice.
-            let fe = (e + self.max_keyword - 1).min(n);
-            folded.clear();
-            folded.extend(text[b..fe].iter().map(u8::to_ascii_lowercase));
-            hits.clear();
-            for (ac, base) in &self.automata {
-                for m in ac.find_iter(&folded) {
-                    if m.start() >= e - b {
-                        break;
-                    }
-                    hits.push((b + m.start(), b + m.end(), base + m.pattern().as_usize()));
-                }
-            }
-            if self.automata.len() > 1 {
-                hits.sort_unstable();
-            }
-            for &(ks, ke, kw) in &hits {
-                self.add_hit(text, ks, ke, &self.triggers[kw], &mut windows);
-            }
-            b = e;
+        for m in self.text_automaton.find_iter(text) {
+            let triggers = &self.triggers[m.pattern().as_usize()];
+            self.add_hit(text, m.start(), m.end(), triggers, &mut windows);
         }
+        self.scan_sites(text, &mut windows, out);
         // Provider prefixes: every match of a token rule is a run of at
-        // least `MIN_ENCODED` token bytes, so it lies in one of `runs`.
+        // least `MIN_ENCODED` token bytes, so it lies in one of `runs`; and
+        // every prefix has an upper-case letter, or a non-hex letter next to
+        // `-`/`_`/`+`/`/`, or `/` and a digit, so hex digests, UUIDs and
+        // plain words need no search.
         for run in runs {
+            let f = run.flags;
+            let may_hold_prefix = f & UPPER != 0
+                || (f & NONHEX != 0 && f & (URLSAFE | STDSYM) != 0)
+                || (f & STDSYM != 0 && f & DIGIT != 0);
+            if !may_hold_prefix {
+                continue;
+            }
             for seg in &run.segments {
                 for m in self.token_automaton.find_iter(&text[seg.clone()]) {
                     let (ks, ke) = (seg.start + m.start(), seg.start + m.end());
@@ -353,7 +401,7 @@ impl RuleSet {
                 }
             }
         }
-        // The two passes interleave: restore text order where they met.
+        // The passes interleave: restore text order where they met.
         for w in &mut windows {
             if !w.is_sorted_by_key(|r| r.start) {
                 w.sort_unstable_by_key(|r| r.start);
@@ -390,6 +438,150 @@ impl RuleSet {
                 }
             }
         }
+    }
+
+    /// Rules anchored on `key = value` operators: assignments and
+    /// `Authorization` headers are parsed here; the provider forms with a
+    /// key of their own open a small window for their regex.
+    fn scan_sites(&self, text: &[u8], windows: &mut [Vec<Range<usize>>], out: &mut Vec<Finding>) {
+        let sr = &self.site_rules;
+        sites(text, |site| {
+            let eol = |from: usize| {
+                memchr::memchr(b'\n', &text[from.min(text.len())..])
+                    .map_or(text.len(), |p| from + p + 1)
+            };
+            // `key = value`, the key ending with a secret's name.
+            if site.gap <= 4 && is_secret_key(site) {
+                if let Some((v, quoted)) = value(text, site.value_from) {
+                    let key = key_bytes(text, site.key_end);
+                    let next = text.get(v.end).copied();
+                    if plausible_assigned_secret(key, &text[v.clone()], quoted, next) {
+                        let r = &RULES[sr.assignment];
+                        out.push(Finding::new(r.detector, r.name, v, r.confidence));
+                    }
+                }
+            }
+            if site.single && site.gap <= 4 && site.key_ends_with(b"authorization") {
+                if let Some(v) = authorization_value(text, site.value_from) {
+                    let r = &RULES[sr.authorization];
+                    out.push(Finding::new(r.detector, r.name, v, r.confidence));
+                }
+            }
+            let mut window = |ri: usize, back: usize| {
+                let start = extend_back(text, site.key_end.saturating_sub(back));
+                let end = eol(site.value_from);
+                let w = &mut windows[ri];
+                match w.last_mut() {
+                    Some(last) if start <= last.end && start >= last.start => {
+                        last.end = last.end.max(end)
+                    }
+                    _ => w.push(start..end),
+                }
+            };
+            let eq = site.single && site.op_byte == b'=';
+            let colon = site.single && site.op_byte == b':';
+            if eq && site.key_ends_with_exact(text, b"_authToken") {
+                window(sr.npmrc, 10);
+            }
+            if eq && (site.key_ends_with(b"accountkey") || site.key_ends_with(b"sharedaccesskey")) {
+                window(sr.azure_connection, 15);
+            }
+            if colon && site.key_ends_with_exact(text, b"private_key_id") {
+                window(sr.gcp_key_id, 14);
+            }
+            if eq
+                && site.key_ends_with_exact(text, b"sig")
+                && site.key_end >= 4
+                && matches!(text[site.key_end - 4], b'?' | b'&' | b';')
+            {
+                window(sr.azure_sas, 4);
+            }
+            // Provider keys named in a longer key (`AWS_SECRET_ACCESS_KEY`,
+            // `azure storage key`): only when the value has the key's exact
+            // shape, then the provider's name must be in the key.
+            let shape = value_shape(text, site.value_from);
+            if shape.b64 == 40 && key_mentions(text, site.key_end, b"aws") {
+                window(sr.aws_secret, KEY_STRETCH);
+            }
+            if shape.b64 == 86 && shape.pad == 2 && key_mentions(text, site.key_end, b"azure") {
+                window(sr.azure_storage, KEY_STRETCH);
+            }
+            if (shape.hex == 32 || (shape.b64 == 34 && shape.sk_hex))
+                && key_mentions(text, site.key_end, b"twilio")
+            {
+                window(sr.twilio, KEY_STRETCH);
+            }
+        });
+    }
+}
+
+/// How far back a provider's name may be from the end of a long key
+/// (`aws[...]{0,32}?(?:secret|sk)[...]{0,24}`).
+const KEY_STRETCH: usize = 72;
+
+/// The key before `end`: identifier bytes, at most 64.
+fn key_bytes(text: &[u8], end: usize) -> &[u8] {
+    let ident = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
+    let n = text[..end]
+        .iter()
+        .rev()
+        .take(64)
+        .take_while(|b| ident(b))
+        .count();
+    &text[end - n..end]
+}
+
+/// Whether `name` (lower-case) occurs, in any case, in the key stretch
+/// before `end` (identifier bytes and spaces, [`KEY_STRETCH`] at most).
+fn key_mentions(text: &[u8], end: usize, name: &[u8]) -> bool {
+    let stretch = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b' ');
+    let n = text[..end]
+        .iter()
+        .rev()
+        .take(KEY_STRETCH)
+        .take_while(|b| stretch(b))
+        .count();
+    text[end - n..end]
+        .windows(name.len())
+        .any(|w| w.eq_ignore_ascii_case(name))
+}
+
+/// The shape of a value after an operator: lengths of its leading
+/// `[A-Za-z0-9+/]` run and `[0-9a-f]` run, trailing `=`, and whether it is
+/// `SK` + 32 hex.
+struct ValueShape {
+    b64: usize,
+    hex: usize,
+    pad: usize,
+    sk_hex: bool,
+}
+
+fn value_shape(text: &[u8], from: usize) -> ValueShape {
+    let mut i = from;
+    let lim = (from + 4).min(text.len());
+    while i < lim && text[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    if matches!(text.get(i), Some(b'"' | b'\'')) {
+        i += 1;
+    }
+    let rest = &text[i.min(text.len())..];
+    let b64 = rest
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
+        .count();
+    let hex = rest
+        .iter()
+        .take_while(|b| b.is_ascii_digit() || matches!(b, b'a'..=b'f'))
+        .count();
+    let pad = rest[b64..].iter().take_while(|&&b| b == b'=').count();
+    let sk_hex =
+        b64 == 34 && rest.starts_with(b"SK") && rest[2..34].iter().all(u8::is_ascii_hexdigit);
+    ValueShape {
+        b64,
+        hex,
+        pad,
+        sk_hex,
     }
 }
 
@@ -451,12 +643,10 @@ const TOKEN_RULES: &[&str] = &[
     "mailgun-api-key",
 ];
 
-/// Text folded to lower case per block for the keyword search.
-const FOLD_BLOCK: usize = 64 * 1024;
-
 /// Teddy handles up to 64 patterns. Every keyword has at least 3 bytes, so
 /// Teddy matches 3-byte fingerprints (a 2-byte keyword such as `q~` makes it
 /// fall back to 2 and verify far more false candidates in prose).
+#[cfg(test)]
 const TEDDY_LIMIT: usize = 64;
 
 /// Necessary conditions for a rule's regex to match through a keyword hit,
@@ -467,12 +657,6 @@ const TEDDY_LIMIT: usize = 64;
 enum Check {
     /// No condition; the window reaches `fwd` past the hit.
     None,
-    /// `key = value`: the key ends at most a few letters after the keyword
-    /// (`passw|ord`, `secret|_key`), then quote, spaces, an operator; the
-    /// value is on that line or the next.
-    Assignment,
-    /// `authorization["']? *[:=]`.
-    Authorization,
     /// `bearer\s+` and at least 16 token bytes.
     Bearer,
     /// `scheme://userinfo:password@`: no byte outside userinfo before `@`.
@@ -491,8 +675,6 @@ enum Check {
 impl Check {
     fn of(rule: &str) -> Check {
         match rule {
-            "secret-assignment" => Check::Assignment,
-            "authorization-header" => Check::Authorization,
             "bearer-token" => Check::Bearer,
             "url-with-password" => Check::UrlPassword,
             "openai-api-key" => Check::Prefix(b"sk-"),
@@ -511,58 +693,6 @@ impl Check {
         let ws = |b: u8| b.is_ascii_whitespace() || b == 0x0b || b >= 0x80;
         match self {
             Check::None => Some(None),
-            Check::Assignment => {
-                let mut i = ke;
-                let lim = (ke + 4).min(n);
-                while i < lim && (t[i].is_ascii_alphabetic() || matches!(t[i], b'_' | b'-')) {
-                    i += 1;
-                }
-                if i < n && matches!(t[i], b'"' | b'\'') {
-                    i += 1;
-                }
-                // `\s{0,4}`, Unicode spaces being up to 3 bytes each.
-                let lim = (i + 12).min(n);
-                while i < lim && ws(t[i]) {
-                    i += 1;
-                }
-                if i >= n || !matches!(t[i], b'=' | b':' | b'-') {
-                    return None;
-                }
-                // The value starts within a few bytes; it ends on its line.
-                let from = (i + 16).min(n);
-                let end = memchr::memchr(b'\n', &t[from..]).map_or(n, |p| from + p + 1);
-                Some(Some(end))
-            }
-            Check::Authorization => {
-                let mut i = ke;
-                if i < n && t[i] == b'\\' {
-                    i += 1;
-                }
-                if i < n && matches!(t[i], b'"' | b'\'') {
-                    i += 1;
-                }
-                let lim = (i + 12).min(n);
-                while i < lim && ws(t[i]) {
-                    i += 1;
-                }
-                if i >= n || !matches!(t[i], b':' | b'=') {
-                    return None;
-                }
-                // `\\?["']?\s{0,4}(?:scheme\s+)?value`: the value is the
-                // first token run, or the one after it (the scheme word is
-                // a run of token bytes itself); it ends at a non-token byte.
-                let tok = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=:".contains(&b);
-                i += 1;
-                for _ in 0..2 {
-                    while i < n && (ws(t[i]) || matches!(t[i], b'\\' | b'"' | b'\'')) {
-                        i += 1;
-                    }
-                    while i < n && tok(t[i]) {
-                        i += 1;
-                    }
-                }
-                Some(Some((i + 1).min(n)))
-            }
             Check::Bearer => {
                 let mut i = ke;
                 while i < n && ws(t[i]) {
@@ -695,24 +825,7 @@ fn extract(how: Extract, caps: &Captures<'_>, hay: &[u8]) -> Option<Range<usize>
             let m = caps.get(1)?;
             plausible_token(m.as_bytes()).then(|| m.range())
         }
-        Extract::Assignment => {
-            let kw = caps.get(1)?;
-            let ident = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-');
-            let prefix = hay[..kw.start()]
-                .iter()
-                .rev()
-                .take(MAX_KEY_PREFIX)
-                .take_while(|b| ident(b))
-                .count();
-            let key = &hay[kw.start() - prefix..kw.end()];
-            let (value, quoted) = match (caps.get(2), caps.get(3), caps.get(4), caps.get(5)) {
-                (Some(v), _, _, _) | (_, Some(v), _, _) | (_, _, Some(v), _) => (v, true),
-                (_, _, _, Some(v)) => (v, false),
-                _ => return None,
-            };
-            let next = hay.get(value.end()).copied();
-            plausible_assigned_secret(key, value.as_bytes(), quoted, next).then(|| value.range())
-        }
+        Extract::Site => None,
     }
 }
 
@@ -721,117 +834,6 @@ fn plausible_token(t: &[u8]) -> bool {
     let has_digit = t.iter().any(u8::is_ascii_digit);
     let has_alpha = t.iter().any(u8::is_ascii_alphabetic);
     has_digit && has_alpha && !t.starts_with(b"[REDACTED")
-}
-
-/// Plausibility of the value of `key = value`: rejects placeholders,
-/// numbers, code expressions and prose, which make up most such assignments
-/// in ordinary output (`max_tokens = 512`, `password = getpass()`).
-fn plausible_assigned_secret(key: &[u8], value: &[u8], quoted: bool, next: Option<u8>) -> bool {
-    // Sentence punctuation after a bare value is not part of it.
-    let mut v = value;
-    if !quoted {
-        while let [rest @ .., b'.' | b'!' | b'?' | b':'] = v {
-            v = rest;
-        }
-    }
-    if v.len() < 6 || memchr::memmem::find(v, b"[REDACTED:").is_some() {
-        return false;
-    }
-    // The shell's working directory, not a password.
-    if key.eq_ignore_ascii_case(b"pwd") || key.eq_ignore_ascii_case(b"oldpwd") {
-        return false;
-    }
-    let lower = v.to_ascii_lowercase();
-    const PLACEHOLDERS: &[&[u8]] = &[
-        b"none",
-        b"null",
-        b"nil",
-        b"undefined",
-        b"true",
-        b"false",
-        b"redacted",
-        b"******",
-        b"<redacted>",
-        b"hidden",
-        b"masked",
-        b"required",
-        b"optional",
-        b"string",
-        b"your_password",
-        b"your-password",
-        b"<password>",
-        b"password",
-        b"secret",
-        b"token",
-        b"example",
-        b"os.environ",
-        b"getpass",
-        b"input",
-    ];
-    if PLACEHOLDERS.iter().any(|p| lower == *p) {
-        return false;
-    }
-    // Masked, templated or referenced values.
-    if v.iter()
-        .all(|&b| b == b'*' || b == b'x' || b == b'X' || b == b'.' || b == b'-' || b == b'#')
-        || v.starts_with(b"${")
-        || v.starts_with(b"$(")
-        || v.starts_with(b"{{")
-        || v.starts_with(b"%(")
-        || (v.starts_with(b"<") && v.ends_with(b">"))
-    {
-        return false;
-    }
-    // Numbers: token counts, ports, timeouts.
-    if v.iter()
-        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'e' | b'E' | b'+'))
-    {
-        return false;
-    }
-    if quoted {
-        // A quoted value with spaces is prose (a prompt or a label) unless it
-        // also has digits or symbols; passphrases of plain words are rare in
-        // output and this is the common false positive.
-        if v.contains(&b' ') {
-            let words = v.split(|&b| b == b' ').filter(|w| !w.is_empty()).count();
-            let symbolic = v
-                .iter()
-                .any(|b| b.is_ascii_digit() || b.is_ascii_punctuation());
-            return words <= 3 && symbolic;
-        }
-        return true;
-    }
-    // Bare values: code expressions (`get_token()`, `cfg.secret`, `env["X"]`).
-    if matches!(next, Some(b'(') | Some(b'[')) {
-        return false;
-    }
-    if is_dotted_identifier(v) {
-        return false;
-    }
-    let has_digit = v.iter().any(u8::is_ascii_digit);
-    let has_upper = v.iter().any(u8::is_ascii_uppercase);
-    let has_lower = v.iter().any(u8::is_ascii_lowercase);
-    let has_sym = v.iter().any(|b| !b.is_ascii_alphanumeric());
-    let classes = [has_digit, has_upper, has_lower, has_sym]
-        .iter()
-        .filter(|&&c| c)
-        .count();
-    // Plain words (`expired`, `missing`) stay; anything mixed or long goes.
-    classes >= 2 || v.len() >= 12
-}
-
-fn is_dotted_identifier(v: &[u8]) -> bool {
-    let mut parts = 0;
-    for p in v.split(|&b| b == b'.') {
-        let ok = !p.is_empty()
-            && (p[0].is_ascii_alphabetic() || p[0] == b'_')
-            && p.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
-        if !ok {
-            return false;
-        }
-        parts += 1;
-    }
-    parts >= 2
 }
 
 /// Names of all rule-based detectors, for documentation and tests.
@@ -884,7 +886,7 @@ mod tests {
     #[test]
     fn one_text_automaton_with_long_enough_keywords() {
         let rs = RuleSet::new().expect("rules compile");
-        assert_eq!(rs.automata.len(), 1);
+        assert!(rs.text_automaton.patterns_len() <= TEDDY_LIMIT);
         for r in RULES {
             for k in r.keywords {
                 assert!(k.len() >= 3, "{k}");

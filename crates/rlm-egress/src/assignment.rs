@@ -1,0 +1,415 @@
+//! `key = value` sites, found from their operator rather than their key.
+//!
+//! Keys such as `token`, `secret` or `auth` are among the commonest words of
+//! ordinary output (`max_tokens`, `secrets.html`, `Author:`), so searching
+//! for them first and then checking for an operator spends most of its time
+//! on prose. Operators are rarer than those words once the byte before them
+//! is known: a site is an `=`, `:`, `:=`, `=>` or `->` whose key, read
+//! backwards, ends with a letter. Each rule then tests the key's last bytes
+//! (a handful of byte compares) and parses the value by hand, so no regex
+//! runs for the common assignment forms.
+
+use std::ops::Range;
+
+/// Longest key suffix compared (`encryption_key`, `sharedaccesskey`).
+pub(crate) const SUFFIX: usize = 16;
+
+/// An operator with a key before it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Site {
+    /// End of the key: before the whitespace, quote and backslash that may
+    /// separate it from the operator.
+    pub(crate) key_end: usize,
+    /// Whitespace characters between the key (or its quote) and the operator.
+    pub(crate) gap: usize,
+    /// The operator is a single `=` or `:`.
+    pub(crate) single: bool,
+    /// The operator byte (`=`, `:`, `-` for `->`).
+    pub(crate) op_byte: u8,
+    /// First byte after the operator.
+    pub(crate) value_from: usize,
+    /// The key's last (at most [`SUFFIX`]) bytes, ASCII lower-cased,
+    /// right-aligned: `lower[SUFFIX - n..]` are the last `n` bytes.
+    pub(crate) lower: [u8; SUFFIX],
+}
+
+impl Site {
+    /// Whether the key ends with `suffix` (lower-case ASCII), compared
+    /// case-insensitively.
+    #[inline]
+    pub(crate) fn key_ends_with(&self, suffix: &[u8]) -> bool {
+        suffix.len() <= SUFFIX && self.lower[SUFFIX - suffix.len()..] == *suffix
+    }
+
+    /// Whether the key ends with `suffix` byte for byte (case-sensitive).
+    #[inline]
+    pub(crate) fn key_ends_with_exact(&self, text: &[u8], suffix: &[u8]) -> bool {
+        text[..self.key_end].ends_with(suffix)
+    }
+}
+
+#[inline]
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Every operator site in `text` whose key ends with an ASCII letter, in
+/// text order.
+pub(crate) fn sites(text: &[u8], mut on: impl FnMut(&Site)) {
+    for p in memchr::memchr3_iter(b'=', b':', b'>', text) {
+        let b = text[p];
+        // The operator and where its value starts.
+        let (op, value_from, single) = match b {
+            b'>' => match p.checked_sub(1).map(|q| text[q]) {
+                Some(b'=' | b'-') => (p - 1, p + 1, false),
+                _ => continue,
+            },
+            b':' if text.get(p + 1) == Some(&b'=') => (p, p + 2, false),
+            // The `=` of `:=` was seen at its `:`.
+            b'=' if p > 0 && text[p - 1] == b':' => continue,
+            _ => (p, p + 1, true),
+        };
+        // Back over whitespace, a closing quote and an escaping backslash.
+        let mut k = op;
+        let floor = op.saturating_sub(16);
+        while k > floor && is_space(text[k - 1]) {
+            k -= 1;
+        }
+        let gap = op - k;
+        if k > 0 && matches!(text[k - 1], b'"' | b'\'') {
+            k -= 1;
+            if k > 0 && text[k - 1] == b'\\' {
+                k -= 1;
+            }
+        }
+        // Every key any rule names ends with a letter.
+        if k == 0 || !text[k - 1].is_ascii_alphabetic() {
+            continue;
+        }
+        let mut lower = [0u8; SUFFIX];
+        let n = k.min(SUFFIX);
+        for (d, s) in lower[SUFFIX - n..].iter_mut().zip(&text[k - n..k]) {
+            *d = s.to_ascii_lowercase();
+        }
+        on(&Site {
+            key_end: k,
+            gap,
+            single,
+            op_byte: text[op],
+            value_from,
+            lower,
+        });
+    }
+}
+
+/// Keys of `key = secret` assignments, lower-case: the key must end with
+/// one of them (so `tokenizer = ...` and `max_tokens = 512` do not count).
+const ASSIGNMENT_KEYS: &[&[u8]] = &[
+    b"password",
+    b"passwd",
+    b"passwort",
+    b"passphrase",
+    b"pwd",
+    b"secret",
+    b"token",
+    b"credential",
+    b"credentials",
+    b"auth",
+];
+
+/// Words that make a `...key` suffix a secret key (`api_key`, `secretKey`).
+const KEY_QUALIFIERS: &[&[u8]] = &[
+    b"api",
+    b"access",
+    b"private",
+    b"secret",
+    b"signing",
+    b"encryption",
+    b"auth",
+];
+
+/// Whether the key of `site` names a secret (`DB_PASSWORD`, `api-key`,
+/// `client_secret`, `authToken`).
+pub(crate) fn is_secret_key(site: &Site) -> bool {
+    let l = &site.lower;
+    match l[SUFFIX - 1] {
+        b'd' | b't' | b'e' | b'n' | b'l' | b's' | b'h' => {
+            ASSIGNMENT_KEYS.iter().any(|k| site.key_ends_with(k))
+        }
+        b'y' if site.key_ends_with(b"key") => {
+            let before = &l[..SUFFIX - 3];
+            let before = match before.last() {
+                Some(b'_' | b'-') => &before[..before.len() - 1],
+                _ => before,
+            };
+            KEY_QUALIFIERS.iter().any(|q| before.ends_with(q))
+        }
+        _ => false,
+    }
+}
+
+/// The value of an assignment starting at or after `from`: up to four
+/// whitespace characters, then a quoted string (`"..."`, `'...'`,
+/// `` `...` ``, one line, not empty) or a bare word (no whitespace, quotes,
+/// `,;()[]{}<>`). Returns the value's span and whether it was quoted.
+pub(crate) fn value(text: &[u8], from: usize) -> Option<(Range<usize>, bool)> {
+    let mut i = from;
+    let lim = (from + 4).min(text.len());
+    while i < lim && is_space(text[i]) {
+        i += 1;
+    }
+    let q = *text.get(i)?;
+    if matches!(q, b'"' | b'\'' | b'`') {
+        let s = i + 1;
+        let close = text[s..]
+            .iter()
+            .position(|&b| b == q || b == b'\n' || b == b'\r')?;
+        if close == 0 || text[s + close] != q {
+            return None;
+        }
+        return Some((s..s + close, true));
+    }
+    let bare = |b: u8| {
+        !is_space(b)
+            && !matches!(
+                b,
+                b'"' | b'\''
+                    | b'`'
+                    | b','
+                    | b';'
+                    | b'('
+                    | b')'
+                    | b'['
+                    | b']'
+                    | b'{'
+                    | b'}'
+                    | b'<'
+                    | b'>'
+            )
+    };
+    let len = text[i..].iter().take_while(|&&b| bare(b)).count();
+    (len > 0).then_some((i..i + len, false))
+}
+
+/// The credential of an `Authorization` header after its operator:
+/// `\s{0,4}\\?["']?`, an optional scheme word and whitespace, then at least
+/// eight of `[A-Za-z0-9-._~+/=:]`.
+pub(crate) fn authorization_value(text: &[u8], from: usize) -> Option<Range<usize>> {
+    const SCHEMES: &[&[u8]] = &[
+        b"bearer", b"basic", b"token", b"bot", b"digest", b"apikey", b"sso-key", b"dsn",
+    ];
+    let tok = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=:".contains(&b);
+    let mut i = from;
+    let lim = (from + 4).min(text.len());
+    while i < lim && is_space(text[i]) {
+        i += 1;
+    }
+    if text.get(i) == Some(&b'\\') {
+        i += 1;
+    }
+    if matches!(text.get(i), Some(b'"' | b'\'')) {
+        i += 1;
+    }
+    let run = |s: usize| {
+        text[s.min(text.len())..]
+            .iter()
+            .take_while(|&&b| tok(b))
+            .count()
+    };
+    // With a scheme word first, if one is there and a long enough value
+    // follows it.
+    let word = text[i..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphabetic() || **b == b'-')
+        .count();
+    if word > 0
+        && SCHEMES
+            .iter()
+            .any(|s| text[i..i + word].eq_ignore_ascii_case(s))
+    {
+        let mut j = i + word;
+        let ws = text[j..].iter().take_while(|&&b| is_space(b)).count();
+        if ws > 0 {
+            j += ws;
+            let n = run(j);
+            if n >= 8 {
+                return Some(j..j + n);
+            }
+        }
+    }
+    let n = run(i);
+    (n >= 8).then_some(i..i + n)
+}
+
+/// Plausibility of the value of `key = value`: rejects placeholders,
+/// numbers, code expressions and prose, which make up most such assignments
+/// in ordinary output (`max_tokens = 512`, `password = getpass()`).
+pub(crate) fn plausible_assigned_secret(
+    key: &[u8],
+    value: &[u8],
+    quoted: bool,
+    next: Option<u8>,
+) -> bool {
+    // Sentence punctuation after a bare value is not part of it.
+    let mut v = value;
+    if !quoted {
+        while let [rest @ .., b'.' | b'!' | b'?' | b':'] = v {
+            v = rest;
+        }
+    }
+    if v.len() < 6 || memchr::memmem::find(v, b"[REDACTED:").is_some() {
+        return false;
+    }
+    // The shell's working directory, not a password.
+    if key.eq_ignore_ascii_case(b"pwd") || key.eq_ignore_ascii_case(b"oldpwd") {
+        return false;
+    }
+    const PLACEHOLDERS: &[&[u8]] = &[
+        b"none",
+        b"null",
+        b"nil",
+        b"undefined",
+        b"true",
+        b"false",
+        b"redacted",
+        b"******",
+        b"<redacted>",
+        b"hidden",
+        b"masked",
+        b"required",
+        b"optional",
+        b"string",
+        b"your_password",
+        b"your-password",
+        b"<password>",
+        b"password",
+        b"secret",
+        b"token",
+        b"example",
+        b"os.environ",
+        b"getpass",
+        b"input",
+    ];
+    if PLACEHOLDERS.iter().any(|p| v.eq_ignore_ascii_case(p)) {
+        return false;
+    }
+    // Masked, templated or referenced values.
+    if v.iter()
+        .all(|&b| b == b'*' || b == b'x' || b == b'X' || b == b'.' || b == b'-' || b == b'#')
+        || v.starts_with(b"${")
+        || v.starts_with(b"$(")
+        || v.starts_with(b"{{")
+        || v.starts_with(b"%(")
+        || (v.starts_with(b"<") && v.ends_with(b">"))
+    {
+        return false;
+    }
+    // Numbers: token counts, ports, timeouts.
+    if v.iter()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-' | b'e' | b'E' | b'+'))
+    {
+        return false;
+    }
+    if quoted {
+        // A quoted value with spaces is prose (a prompt or a label) unless it
+        // also has digits or symbols; passphrases of plain words are rare in
+        // output and this is the common false positive.
+        if v.contains(&b' ') {
+            let words = v.split(|&b| b == b' ').filter(|w| !w.is_empty()).count();
+            let symbolic = v
+                .iter()
+                .any(|b| b.is_ascii_digit() || b.is_ascii_punctuation());
+            return words <= 3 && symbolic;
+        }
+        return true;
+    }
+    // Bare values: code expressions (`get_token()`, `cfg.secret`, `env["X"]`).
+    if matches!(next, Some(b'(') | Some(b'[')) {
+        return false;
+    }
+    if is_dotted_identifier(v) {
+        return false;
+    }
+    let has_digit = v.iter().any(u8::is_ascii_digit);
+    let has_upper = v.iter().any(u8::is_ascii_uppercase);
+    let has_lower = v.iter().any(u8::is_ascii_lowercase);
+    let has_sym = v.iter().any(|b| !b.is_ascii_alphanumeric());
+    let classes = [has_digit, has_upper, has_lower, has_sym]
+        .iter()
+        .filter(|&&c| c)
+        .count();
+    // Plain words (`expired`, `missing`) stay; anything mixed or long goes.
+    classes >= 2 || v.len() >= 12
+}
+
+fn is_dotted_identifier(v: &[u8]) -> bool {
+    let mut parts = 0;
+    for p in v.split(|&b| b == b'.') {
+        let ok = !p.is_empty()
+            && (p[0].is_ascii_alphabetic() || p[0] == b'_')
+            && p.iter().all(|b| b.is_ascii_alphanumeric() || *b == b'_');
+        if !ok {
+            return false;
+        }
+        parts += 1;
+    }
+    parts >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site_keys(t: &str) -> Vec<(String, bool)> {
+        let mut v = Vec::new();
+        sites(t.as_bytes(), |s| {
+            let start = t[..s.key_end]
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |i| i + 1);
+            v.push((t[start..s.key_end].to_string(), is_secret_key(s)));
+        });
+        v
+    }
+
+    #[test]
+    fn keys_and_operators() {
+        assert_eq!(
+            site_keys(r#"DB_PASSWORD = "x" api_key: 1 "secretKey"=>2 a->b t:=3 n=4 at 10:30"#),
+            vec![
+                ("DB_PASSWORD".to_string(), true),
+                ("api_key".to_string(), true),
+                // `=>` is a site at `=` (whose value cannot start with `>`)
+                // and at `>`, as the regex alternation `=|=>` tries both.
+                ("secretKey".to_string(), true),
+                ("secretKey".to_string(), true),
+                ("a".to_string(), false),
+                ("t".to_string(), false),
+                ("n".to_string(), false),
+            ]
+        );
+        assert_eq!(
+            site_keys("max_tokens=1 tokenizer=2 monkey=3 author=4 oauth=5"),
+            vec![
+                ("max_tokens".to_string(), false),
+                ("tokenizer".to_string(), false),
+                ("monkey".to_string(), false),
+                ("author".to_string(), false),
+                ("oauth".to_string(), true),
+            ]
+        );
+    }
+
+    #[test]
+    fn values() {
+        let t = br#"= "hunter2!" x"#;
+        assert_eq!(value(t, 1), Some((3..11, true)));
+        assert_eq!(value(b"=abc,def", 1), Some((1..4, false)));
+        assert_eq!(value(b"= \"unterminated\nx\"", 1), None);
+        assert_eq!(value(b"=\"\"", 1), None);
+        let t = b": Bearer abcDEF123456ghiJKL";
+        assert_eq!(authorization_value(t, 1), Some(9..t.len()));
+        let t = b"=\\\"Basic dXNlcjpwYXNzd29yZA==\\\"";
+        let r = authorization_value(t, 1).expect("value");
+        assert_eq!(&t[r], b"dXNlcjpwYXNzd29yZA==");
+    }
+}
