@@ -28,24 +28,66 @@ pub(crate) struct Site {
     pub(crate) op_byte: u8,
     /// First byte after the operator.
     pub(crate) value_from: usize,
-    /// The key's last (at most [`SUFFIX`]) bytes, ASCII lower-cased,
-    /// right-aligned: `lower[SUFFIX - n..]` are the last `n` bytes.
-    pub(crate) lower: [u8; SUFFIX],
 }
 
-impl Site {
+/// The last (at most [`SUFFIX`]) bytes of a key, ASCII lower-cased,
+/// right-aligned: `lower[SUFFIX - n..]` are the last `n` bytes.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeySuffix {
+    lower: [u8; SUFFIX],
+}
+
+impl KeySuffix {
+    pub(crate) fn of(text: &[u8], key_end: usize) -> KeySuffix {
+        let mut lower = [0u8; SUFFIX];
+        let n = key_end.min(SUFFIX);
+        for (d, s) in lower[SUFFIX - n..]
+            .iter_mut()
+            .zip(&text[key_end - n..key_end])
+        {
+            *d = s.to_ascii_lowercase();
+        }
+        KeySuffix { lower }
+    }
+
     /// Whether the key ends with `suffix` (lower-case ASCII), compared
     /// case-insensitively.
     #[inline]
-    pub(crate) fn key_ends_with(&self, suffix: &[u8]) -> bool {
+    pub(crate) fn ends_with(&self, suffix: &[u8]) -> bool {
         suffix.len() <= SUFFIX && self.lower[SUFFIX - suffix.len()..] == *suffix
     }
+}
 
-    /// Whether the key ends with `suffix` byte for byte (case-sensitive).
-    #[inline]
-    pub(crate) fn key_ends_with_exact(&self, text: &[u8], suffix: &[u8]) -> bool {
-        text[..self.key_end].ends_with(suffix)
+/// The last two letters of every key a rule names by name (`password`,
+/// `pwd`, `secret`, `token`, `credential(s)`, `auth`, `...key`,
+/// `authorization`, `private_key_id`, `sig`, `passphrase`, `passwort`):
+/// bit `b & 31` of `KEY_ENDINGS[a & 31]` for the ending `ba` (lower case).
+static KEY_ENDINGS: [u32; 32] = {
+    const ENDINGS: &[&[u8; 2]] = &[
+        b"rd", b"wd", b"rt", b"se", b"et", b"en", b"al", b"ls", b"th", b"ey", b"on", b"id", b"ig",
+    ];
+    let mut t = [0u32; 32];
+    let mut i = 0;
+    while i < ENDINGS.len() {
+        let e = ENDINGS[i];
+        t[(e[1] & 31) as usize] |= 1 << (e[0] & 31);
+        i += 1;
     }
+    t
+};
+
+/// Whether the key before `key_end` can be one a rule names: it ends with
+/// two letters that some named key ends with. Most keys of JSON, logs and
+/// tables fail here, before anything is copied.
+#[inline]
+pub(crate) fn may_be_named_key(text: &[u8], key_end: usize) -> bool {
+    if key_end < 2 {
+        return false;
+    }
+    let (a, b) = (text[key_end - 2] | 0x20, text[key_end - 1] | 0x20);
+    a.is_ascii_lowercase()
+        && b.is_ascii_lowercase()
+        && KEY_ENDINGS[(b & 31) as usize] >> (a & 31) & 1 == 1
 }
 
 #[inline]
@@ -53,8 +95,7 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
 }
 
-/// Every operator site in `text` whose key ends with an ASCII letter, in
-/// text order.
+/// Every operator site in `text` with a key before it, in text order.
 pub(crate) fn sites(text: &[u8], mut on: impl FnMut(&Site)) {
     for p in memchr::memchr3_iter(b'=', b':', b'>', text) {
         let b = text[p];
@@ -82,14 +123,8 @@ pub(crate) fn sites(text: &[u8], mut on: impl FnMut(&Site)) {
                 k -= 1;
             }
         }
-        // Every key any rule names ends with a letter.
-        if k == 0 || !text[k - 1].is_ascii_alphabetic() {
+        if k == 0 {
             continue;
-        }
-        let mut lower = [0u8; SUFFIX];
-        let n = k.min(SUFFIX);
-        for (d, s) in lower[SUFFIX - n..].iter_mut().zip(&text[k - n..k]) {
-            *d = s.to_ascii_lowercase();
         }
         on(&Site {
             key_end: k,
@@ -97,7 +132,6 @@ pub(crate) fn sites(text: &[u8], mut on: impl FnMut(&Site)) {
             single,
             op_byte: text[op],
             value_from,
-            lower,
         });
     }
 }
@@ -128,15 +162,15 @@ const KEY_QUALIFIERS: &[&[u8]] = &[
     b"auth",
 ];
 
-/// Whether the key of `site` names a secret (`DB_PASSWORD`, `api-key`,
-/// `client_secret`, `authToken`).
-pub(crate) fn is_secret_key(site: &Site) -> bool {
-    let l = &site.lower;
+/// Whether a key (its lower-cased suffix) names a secret (`DB_PASSWORD`,
+/// `api-key`, `client_secret`, `authToken`).
+pub(crate) fn is_secret_key(key: &KeySuffix) -> bool {
+    let l = &key.lower;
     match l[SUFFIX - 1] {
         b'd' | b't' | b'e' | b'n' | b'l' | b's' | b'h' => {
-            ASSIGNMENT_KEYS.iter().any(|k| site.key_ends_with(k))
+            ASSIGNMENT_KEYS.iter().any(|k| key.ends_with(k))
         }
-        b'y' if site.key_ends_with(b"key") => {
+        b'y' if key.ends_with(b"key") => {
             let before = &l[..SUFFIX - 3];
             let before = match before.last() {
                 Some(b'_' | b'-') => &before[..before.len() - 1],
@@ -366,7 +400,9 @@ mod tests {
             let start = t[..s.key_end]
                 .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .map_or(0, |i| i + 1);
-            v.push((t[start..s.key_end].to_string(), is_secret_key(s)));
+            let named = may_be_named_key(t.as_bytes(), s.key_end)
+                && is_secret_key(&KeySuffix::of(t.as_bytes(), s.key_end));
+            v.push((t[start..s.key_end].to_string(), named));
         });
         v
     }
@@ -385,6 +421,7 @@ mod tests {
                 ("a".to_string(), false),
                 ("t".to_string(), false),
                 ("n".to_string(), false),
+                ("10".to_string(), false),
             ]
         );
         assert_eq!(

@@ -37,39 +37,6 @@ pub(crate) const NONHEX: u8 = 32;
 /// `0-9`.
 pub(crate) const DIGIT: u8 = 64;
 
-/// Byte classes for the run scanner.
-static CLASS: [u8; 256] = {
-    let mut t = [0u8; 256];
-    let mut i = 0;
-    while i < 256 {
-        let b = i as u8;
-        let mut c = 0;
-        if b.is_ascii_alphanumeric() {
-            c |= TOKEN;
-        }
-        if b.is_ascii_hexdigit() {
-            c |= HEX;
-        } else if b.is_ascii_alphabetic() {
-            c |= NONHEX;
-        }
-        if b.is_ascii_uppercase() {
-            c |= UPPER;
-        }
-        if b.is_ascii_digit() {
-            c |= DIGIT;
-        }
-        if b == b'-' || b == b'_' {
-            c |= TOKEN | URLSAFE;
-        }
-        if b == b'+' || b == b'/' {
-            c |= TOKEN | STDSYM;
-        }
-        t[i] = c;
-        i += 1;
-    }
-    t
-};
-
 /// A maximal run of token bytes (`[A-Za-z0-9+/_-]` plus trailing `=`), or a
 /// group of such runs on consecutive lines when they look like a wrapped
 /// base64 body.
@@ -98,9 +65,7 @@ impl Run {
     }
 
     fn of(text: &[u8], span: Range<usize>) -> Run {
-        let (acc, any) = text[span.clone()].iter().fold((0xffu8, 0u8), |(a, o), &b| {
-            (a & CLASS[b as usize], o | CLASS[b as usize])
-        });
+        let (acc, any) = summarize(&text[span.clone()]);
         Run {
             segments: Segments::one(span.clone()),
             span,
@@ -154,46 +119,153 @@ impl<'a> IntoIterator for &'a Segments {
     }
 }
 
+/// Token-class byte (`[A-Za-z0-9+/_-]`), as 0 or 1, written with compares
+/// only so that loops over blocks of it compile to vector instructions.
+#[inline(always)]
+fn tok01(b: u8) -> u8 {
+    let l = b | 0x20;
+    ((l.wrapping_sub(b'a') < 26)
+        | (b.wrapping_sub(b'0') < 10)
+        | (b == b'+')
+        | (b == b'/')
+        | (b == b'-')
+        | (b == b'_')) as u8
+}
+
+/// The class flags of one byte, compares only (see [`tok01`]).
+#[inline(always)]
+fn class_of(b: u8) -> u8 {
+    let l = b | 0x20;
+    let alpha = l.wrapping_sub(b'a') < 26;
+    let hex_letter = l.wrapping_sub(b'a') < 6;
+    let digit = b.wrapping_sub(b'0') < 10;
+    let upper = b.wrapping_sub(b'A') < 26;
+    let url = (b == b'-') | (b == b'_');
+    let sym = (b == b'+') | (b == b'/');
+    ((alpha | digit | url | sym) as u8 * TOKEN)
+        | ((hex_letter | digit) as u8 * HEX)
+        | (url as u8 * URLSAFE)
+        | (sym as u8 * STDSYM)
+        | (upper as u8 * UPPER)
+        | ((alpha & !hex_letter) as u8 * NONHEX)
+        | (digit as u8 * DIGIT)
+}
+
+/// AND and OR of the class flags over `s`.
+#[inline]
+fn summarize(s: &[u8]) -> (u8, u8) {
+    s.iter().fold((0xffu8, 0u8), |(a, o), &b| {
+        let c = class_of(b);
+        (a & c, o | c)
+    })
+}
+
+/// Bit `i` set when `text[pos + i]` is a token byte (0 past the end).
+#[inline]
+fn tok_mask(text: &[u8], pos: usize) -> u64 {
+    let mut block = [0u8; 64];
+    match text.get(pos..pos + 64) {
+        Some(b) => block.copy_from_slice(b),
+        None => {
+            let rest = text.get(pos..).unwrap_or(&[]);
+            block[..rest.len()].copy_from_slice(rest);
+        }
+    }
+    let mut ones = [0u8; 64];
+    for (d, &b) in ones.iter_mut().zip(&block) {
+        *d = tok01(b);
+    }
+    // Eight 0/1 bytes to eight bits: the multiply gathers byte `i` into bit
+    // `56 + i` (every partial product lands on its own bit, no carries).
+    let mut m = 0u64;
+    for (j, w) in ones.chunks_exact(8).enumerate() {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(w);
+        let v = u64::from_le_bytes(a);
+        m |= (v.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
+    }
+    m
+}
+
+/// Positions where `need` consecutive bits of `m` start (`1 <= need <= 64`),
+/// with the shifts known at compile time for the run length every scan uses.
+#[inline]
+fn long_starts(m: u128, need: usize) -> u128 {
+    const USUAL: usize = MIN_ENCODED - 2;
+    if need == USUAL {
+        let x = m & m >> 1;
+        let x = x & x >> 2;
+        let x = x & x >> 4;
+        return x & x >> (USUAL - 8);
+    }
+    long_starts_any(m, need)
+}
+
+fn long_starts_any(m: u128, need: usize) -> u128 {
+    let mut x = m;
+    let mut len = 1;
+    while len * 2 <= need {
+        x &= x >> len;
+        len *= 2;
+    }
+    if len < need {
+        x &= x >> (need - len);
+    }
+    x
+}
+
 /// Finds runs of at least `min_len` token bytes.
 pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
     let n = text.len();
-    let is_tok = |b: u8| CLASS[b as usize] & TOKEN != 0;
-    // A qualifying run has at least `min_len - 2` token bytes (padding is at
-    // most two `=`), so probing every `step`-th byte lands in each of them;
-    // only around token bytes at probes is the run measured. Prose words
-    // are shorter than a step, so most bytes are never looked at.
-    let step = min_len.saturating_sub(2).max(1);
-    let mut floor = 0;
-    let mut p = step - 1;
-    while p < n {
-        if !is_tok(text[p]) {
-            p += step;
+    // A qualifying run has at least `need` token bytes (padding is at most
+    // two `=`). Token-class bit masks of 64-byte blocks, two at a time, show
+    // where `need` of them start, so blocks of prose and tables (words far
+    // shorter than that) cost a few vector instructions and no branch per
+    // byte.
+    let need = min_len.saturating_sub(2).clamp(1, 64);
+    let mut cursor = 0usize;
+    let mut blk = 0usize;
+    // The masks of the last two blocks looked at, reused when the scan moves
+    // on by one block.
+    let mut cached: Option<(usize, u64)> = None;
+    while blk < n {
+        let lo = match cached {
+            Some((at, m)) if at == blk => m,
+            _ => tok_mask(text, blk),
+        };
+        let hi = tok_mask(text, blk + 64);
+        cached = Some((blk + 64, hi));
+        let mut m = lo as u128 | (hi as u128) << 64;
+        if cursor > blk {
+            m &= u128::MAX << (cursor - blk);
+        }
+        let starts = long_starts(m, need) as u64;
+        if starts == 0 {
+            blk += 64;
             continue;
         }
-        // Both ways eight bytes at a time while all are token bytes (one
-        // AND of their classes), then byte by byte.
-        let all_tok = |w: &[u8]| w.iter().fold(0xffu8, |a, &b| a & CLASS[b as usize]) & TOKEN != 0;
-        let mut start = p;
-        while start >= floor + 8 && all_tok(&text[start - 8..start]) {
-            start -= 8;
-        }
-        while start > floor && is_tok(text[start - 1]) {
-            start -= 1;
-        }
-        let mut i = p + 1;
-        while text.get(i..i + 8).is_some_and(all_tok) {
-            i += 8;
-        }
-        while i < n && is_tok(text[i]) {
-            i += 1;
-        }
+        let start = blk + starts.trailing_zeros() as usize;
+        // The end: the first non-token byte after the `need` known ones,
+        // within the two blocks, else byte by byte.
+        let rel = start - blk + need;
+        let mut i = match (!m).checked_shr(rel as u32) {
+            Some(rest) if rel < 128 && rest != 0 => blk + rel + rest.trailing_zeros() as usize,
+            _ => {
+                let mut i = blk + 128;
+                while i < n && tok01(text[i]) == 1 {
+                    i += 1;
+                }
+                i
+            }
+        };
+        i = i.min(n);
         // Padding belongs to the run; '=' elsewhere separates (`key=value`).
         let mut end = i;
         while end < n && end - i < 2 && text[end] == b'=' {
             end += 1;
         }
-        floor = end;
-        p = end + step - 1;
+        cursor = end;
+        blk = cursor - cursor % 64;
         if end - start < min_len {
             continue;
         }
@@ -302,24 +374,42 @@ fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding
     }
 }
 
-fn hexval(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// Value of a hex digit, `0xff` for any other byte.
+static HEXVAL: [u8; 256] = {
+    let mut t = [0xffu8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => 0xff,
+        };
+        i += 1;
+    }
+    t
+};
+
+fn hex_or_zero(b: u8) -> u8 {
+    match HEXVAL[b as usize] {
+        0xff => 0,
+        v => v,
     }
 }
 
+/// Decodes an even-length hex string into `out` (appended); false if a
+/// byte is not a hex digit.
 fn decode_hex(s: &[u8], out: &mut Vec<u8>) -> bool {
-    out.reserve(s.len() / 2);
-    for p in s.chunks_exact(2) {
-        match (hexval(p[0]), hexval(p[1])) {
-            (Some(h), Some(l)) => out.push(h << 4 | l),
-            _ => return false,
-        }
+    let from = out.len();
+    out.resize(from + s.len() / 2, 0);
+    let mut bad = 0u8;
+    for (d, p) in out[from..].iter_mut().zip(s.chunks_exact(2)) {
+        let (h, l) = (HEXVAL[p[0] as usize], HEXVAL[p[1] as usize]);
+        bad |= (h | l) & 0xf0;
+        *d = h << 4 | l;
     }
-    true
+    bad == 0
 }
 
 /// Whether decoded bytes are text worth rescanning: valid UTF-8 and almost
@@ -402,7 +492,7 @@ pub(crate) fn percent_runs(text: &[u8], out: &mut Vec<(Range<usize>, Vec<u8>)>) 
         let mut i = 0;
         while i < run.len() {
             if is_escape(run, i) {
-                d.push(hexval(run[i + 1]).unwrap_or(0) << 4 | hexval(run[i + 2]).unwrap_or(0));
+                d.push(hex_or_zero(run[i + 1]) << 4 | hex_or_zero(run[i + 2]));
                 i += 3;
             } else {
                 d.push(if run[i] == b'+' { b' ' } else { run[i] });

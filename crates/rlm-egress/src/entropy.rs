@@ -346,6 +346,12 @@ fn is_key_len(n: usize) -> bool {
     matches!(n, 40 | 43 | 64 | 86)
 }
 
+/// Whether the judge passes every all-hex token of `n` bytes (shorter than a
+/// key, or a digest's length).
+pub(crate) fn hex_passes_judge(n: usize) -> bool {
+    n < MIN_HEX_TOKEN || is_digest_len(n)
+}
+
 fn is_digest_len(n: usize) -> bool {
     matches!(n, 32 | 40 | 56 | 64 | 96 | 128)
 }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::binary;
 use crate::budget::DisclosureBudget;
 use crate::context::{ContextIndex, EchoRun};
-use crate::encoded::{self, Run};
+use crate::encoded::{self, Run, NONHEX, STDSYM};
 use crate::entropy::{EntropyJudge, Verdict, MAX_TOKEN, MIN_B64_TOKEN};
 use crate::error::{Blocked, BuildError};
 use crate::finding::{sort_findings, Confidence, Encoding, Finding};
@@ -415,8 +415,25 @@ impl EgressFilter {
     fn scan_into(&self, text: &[u8], depth: usize, scope: Scope, rep: &mut Report) {
         let mut runs: Vec<Run> = Vec::new();
         encoded::runs(text, encoded::MIN_ENCODED, &mut runs);
+        let before = rep.findings.len();
         self.rules.scan(text, &runs, &mut rep.findings);
-        self.scan_runs(text, runs, depth, scope, rep);
+        // Runs inside what a provider rule already cuts whole (private-key
+        // blocks, tokens, JWTs) can add nothing the redaction would show:
+        // a weaker finding inside a stronger one is dropped anyway.
+        let mut cover: Vec<Range<usize>> = rep.findings[before..]
+            .iter()
+            .filter(|f| f.confidence == Confidence::High)
+            .map(|f| f.span.clone())
+            .collect();
+        cover.sort_unstable_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(cover.len());
+        for r in cover {
+            match merged.last_mut() {
+                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+                _ => merged.push(r),
+            }
+        }
+        self.scan_runs(text, runs, &merged, depth, scope, rep);
         if depth < self.max_depth && memchr::memchr(b'%', text).is_some() {
             let mut pr = Vec::new();
             encoded::percent_runs(text, &mut pr);
@@ -446,13 +463,56 @@ impl EgressFilter {
     }
 
     /// Token runs: provider shapes without keywords, decoding, entropy.
-    fn scan_runs(&self, text: &[u8], runs: Vec<Run>, depth: usize, scope: Scope, rep: &mut Report) {
+    fn scan_runs(
+        &self,
+        text: &[u8],
+        runs: Vec<Run>,
+        cover: &[Range<usize>],
+        depth: usize,
+        scope: Scope,
+        rep: &mut Report,
+    ) {
         // One decode buffer for every run of this text (nested levels have
         // their own).
         let mut decoded: Vec<u8> = Vec::new();
         for run in runs {
+            let covered = cover
+                .partition_point(|c| c.start <= run.span.start)
+                .checked_sub(1)
+                .is_some_and(|i| cover[i].end >= run.span.end);
+            if covered {
+                continue;
+            }
             let whole = &text[run.span.clone()];
             if run.segments.len() == 1 {
+                // The commonest runs of all, decided from the scanner's
+                // summary: UUIDs pass; hex digests pass unless they decode
+                // to text (the judge passes hex of digest lengths).
+                let f = run.flags;
+                if whole.len() == 36 && f & (NONHEX | STDSYM) == 0 && uuid_given_hex_bytes(whole) {
+                    continue;
+                }
+                if run.all_hex
+                    && whole.last() != Some(&b'=')
+                    && crate::entropy::hex_passes_judge(whole.len())
+                {
+                    if depth < self.max_depth && whole.len() >= 2 * encoded::MIN_ENCODED {
+                        decoded.clear();
+                        if encoded::decode_run(text, &run, &mut decoded).is_some()
+                            && encoded::is_texty(&decoded)
+                        {
+                            self.rescan_decoded(
+                                &decoded,
+                                run.span.clone(),
+                                Encoding::Hex,
+                                depth,
+                                scope,
+                                rep,
+                            );
+                        }
+                    }
+                    continue;
+                }
                 if let Some(rule) = keywordless_shape(whole) {
                     rep.findings.push(Finding::new(
                         rule.0,
@@ -478,7 +538,7 @@ impl EgressFilter {
                     // Not one encoded whole: judge each line on its own, so
                     // a line of encoded text cannot hide a key line beside it.
                     let singles = encoded::split(text, &run);
-                    self.scan_runs(text, singles, depth, scope, rep);
+                    self.scan_runs(text, singles, cover, depth, scope, rep);
                     continue;
                 }
             }
@@ -528,6 +588,14 @@ impl EgressFilter {
             rep.quotes.push((span, est));
         }
     }
+}
+
+/// Whether a 36-byte run whose bytes are all hex digits, `-` or `_` is a
+/// UUID (`8-4-4-4-12`). Branch-free over the bytes: a digit-or-letter
+/// branch per byte of random hex mispredicts half the time.
+fn uuid_given_hex_bytes(t: &[u8]) -> bool {
+    let seps: usize = t.iter().map(|&b| usize::from(b == b'-' || b == b'_')).sum();
+    seps == 4 && t[8] == b'-' && t[13] == b'-' && t[18] == b'-' && t[23] == b'-'
 }
 
 /// Provider formats with no keyword to anchor on, recognised from the token

@@ -15,7 +15,8 @@ use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Captures, Regex};
 
 use crate::assignment::{
-    authorization_value, is_secret_key, plausible_assigned_secret, sites, value,
+    authorization_value, is_secret_key, may_be_named_key, plausible_assigned_secret, sites, value,
+    KeySuffix,
 };
 use crate::encoded::{Run, DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
 use crate::finding::{Confidence, Finding};
@@ -446,30 +447,10 @@ impl RuleSet {
     fn scan_sites(&self, text: &[u8], windows: &mut [Vec<Range<usize>>], out: &mut Vec<Finding>) {
         let sr = &self.site_rules;
         sites(text, |site| {
-            let eol = |from: usize| {
-                memchr::memchr(b'\n', &text[from.min(text.len())..])
-                    .map_or(text.len(), |p| from + p + 1)
-            };
-            // `key = value`, the key ending with a secret's name.
-            if site.gap <= 4 && is_secret_key(site) {
-                if let Some((v, quoted)) = value(text, site.value_from) {
-                    let key = key_bytes(text, site.key_end);
-                    let next = text.get(v.end).copied();
-                    if plausible_assigned_secret(key, &text[v.clone()], quoted, next) {
-                        let r = &RULES[sr.assignment];
-                        out.push(Finding::new(r.detector, r.name, v, r.confidence));
-                    }
-                }
-            }
-            if site.single && site.gap <= 4 && site.key_ends_with(b"authorization") {
-                if let Some(v) = authorization_value(text, site.value_from) {
-                    let r = &RULES[sr.authorization];
-                    out.push(Finding::new(r.detector, r.name, v, r.confidence));
-                }
-            }
             let mut window = |ri: usize, back: usize| {
                 let start = extend_back(text, site.key_end.saturating_sub(back));
-                let end = eol(site.value_from);
+                let from = site.value_from.min(text.len());
+                let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |p| from + p + 1);
                 let w = &mut windows[ri];
                 match w.last_mut() {
                     Some(last) if start <= last.end && start >= last.start => {
@@ -478,35 +459,61 @@ impl RuleSet {
                     _ => w.push(start..end),
                 }
             };
-            let eq = site.single && site.op_byte == b'=';
-            let colon = site.single && site.op_byte == b':';
-            if eq && site.key_ends_with_exact(text, b"_authToken") {
-                window(sr.npmrc, 10);
-            }
-            if eq && (site.key_ends_with(b"accountkey") || site.key_ends_with(b"sharedaccesskey")) {
-                window(sr.azure_connection, 15);
-            }
-            if colon && site.key_ends_with_exact(text, b"private_key_id") {
-                window(sr.gcp_key_id, 14);
-            }
-            if eq
-                && site.key_ends_with_exact(text, b"sig")
-                && site.key_end >= 4
-                && matches!(text[site.key_end - 4], b'?' | b'&' | b';')
-            {
-                window(sr.azure_sas, 4);
+            if may_be_named_key(text, site.key_end) {
+                let key = KeySuffix::of(text, site.key_end);
+                // `key = value`, the key ending with a secret's name.
+                if site.gap <= 4 && is_secret_key(&key) {
+                    if let Some((v, quoted)) = value(text, site.value_from) {
+                        let next = text.get(v.end).copied();
+                        let key = key_bytes(text, site.key_end);
+                        if plausible_assigned_secret(key, &text[v.clone()], quoted, next) {
+                            let r = &RULES[sr.assignment];
+                            out.push(Finding::new(r.detector, r.name, v, r.confidence));
+                        }
+                    }
+                }
+                if site.single && site.gap <= 4 && key.ends_with(b"authorization") {
+                    if let Some(v) = authorization_value(text, site.value_from) {
+                        let r = &RULES[sr.authorization];
+                        out.push(Finding::new(r.detector, r.name, v, r.confidence));
+                    }
+                }
+                let eq = site.single && site.op_byte == b'=';
+                let colon = site.single && site.op_byte == b':';
+                let exact = |suffix: &[u8]| text[..site.key_end].ends_with(suffix);
+                if eq && exact(b"_authToken") {
+                    window(sr.npmrc, 10);
+                }
+                if eq && (key.ends_with(b"accountkey") || key.ends_with(b"sharedaccesskey")) {
+                    window(sr.azure_connection, 15);
+                }
+                if colon && exact(b"private_key_id") {
+                    window(sr.gcp_key_id, 14);
+                }
+                if eq
+                    && exact(b"sig")
+                    && site.key_end >= 4
+                    && matches!(text[site.key_end - 4], b'?' | b'&' | b';')
+                {
+                    window(sr.azure_sas, 4);
+                }
             }
             // Provider keys named in a longer key (`AWS_SECRET_ACCESS_KEY`,
-            // `azure storage key`): only when the value has the key's exact
-            // shape, then the provider's name must be in the key.
-            let shape = value_shape(text, site.value_from);
-            if shape.b64 == 40 && key_mentions(text, site.key_end, b"aws") {
+            // `azure storage key`, which may end in anything): only when the
+            // value has the key's exact shape, then the provider's name must
+            // be in the key.
+            let v = value_start(text, site.value_from);
+            if shaped(v, 40, is_b64) && key_mentions(text, site.key_end, b"aws") {
                 window(sr.aws_secret, KEY_STRETCH);
             }
-            if shape.b64 == 86 && shape.pad == 2 && key_mentions(text, site.key_end, b"azure") {
+            if shaped(v, 86, is_b64)
+                && v.get(86..88) == Some(b"==")
+                && key_mentions(text, site.key_end, b"azure")
+            {
                 window(sr.azure_storage, KEY_STRETCH);
             }
-            if (shape.hex == 32 || (shape.b64 == 34 && shape.sk_hex))
+            if (shaped(v, 32, is_lower_hex)
+                || (v.starts_with(b"SK") && shaped(&v[2..], 32, |b| b.is_ascii_hexdigit())))
                 && key_mentions(text, site.key_end, b"twilio")
             {
                 window(sr.twilio, KEY_STRETCH);
@@ -546,17 +553,9 @@ fn key_mentions(text: &[u8], end: usize, name: &[u8]) -> bool {
         .any(|w| w.eq_ignore_ascii_case(name))
 }
 
-/// The shape of a value after an operator: lengths of its leading
-/// `[A-Za-z0-9+/]` run and `[0-9a-f]` run, trailing `=`, and whether it is
-/// `SK` + 32 hex.
-struct ValueShape {
-    b64: usize,
-    hex: usize,
-    pad: usize,
-    sk_hex: bool,
-}
-
-fn value_shape(text: &[u8], from: usize) -> ValueShape {
+/// The value after an operator: past up to four whitespace bytes and an
+/// opening quote.
+fn value_start(text: &[u8], from: usize) -> &[u8] {
     let mut i = from;
     let lim = (from + 4).min(text.len());
     while i < lim && text[i].is_ascii_whitespace() {
@@ -565,24 +564,25 @@ fn value_shape(text: &[u8], from: usize) -> ValueShape {
     if matches!(text.get(i), Some(b'"' | b'\'')) {
         i += 1;
     }
-    let rest = &text[i.min(text.len())..];
-    let b64 = rest
-        .iter()
-        .take_while(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/'))
-        .count();
-    let hex = rest
-        .iter()
-        .take_while(|b| b.is_ascii_digit() || matches!(b, b'a'..=b'f'))
-        .count();
-    let pad = rest[b64..].iter().take_while(|&&b| b == b'=').count();
-    let sk_hex =
-        b64 == 34 && rest.starts_with(b"SK") && rest[2..34].iter().all(u8::is_ascii_hexdigit);
-    ValueShape {
-        b64,
-        hex,
-        pad,
-        sk_hex,
-    }
+    &text[i.min(text.len())..]
+}
+
+fn is_b64(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/')
+}
+
+fn is_lower_hex(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'a'..=b'f')
+}
+
+/// Whether `v` starts with exactly `n` bytes of `class` (the byte after them
+/// is not of it). The two boundary bytes are tested first: values of other
+/// lengths fail there.
+fn shaped(v: &[u8], n: usize, class: fn(u8) -> bool) -> bool {
+    v.len() >= n
+        && class(v[n - 1])
+        && v.get(n).is_none_or(|&b| !class(b))
+        && v[..n].iter().all(|&b| class(b))
 }
 
 impl RuleSet {
