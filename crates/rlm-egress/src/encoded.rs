@@ -251,11 +251,15 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
         let mut i = match (!m).checked_shr(rel as u32) {
             Some(rest) if rel < 128 && rest != 0 => blk + rel + rest.trailing_zeros() as usize,
             _ => {
-                let mut i = blk + 128;
-                while i < n && tok01(text[i]) == 1 {
-                    i += 1;
+                // Long runs (base64 bodies): a block at a time.
+                let mut b = blk + 128;
+                loop {
+                    let m = tok_mask(text, b);
+                    if m != u64::MAX {
+                        break b + (!m).trailing_zeros() as usize;
+                    }
+                    b += 64;
                 }
-                i
             }
         };
         i = i.min(n);
