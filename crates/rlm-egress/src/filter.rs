@@ -282,7 +282,9 @@ impl EgressFilter {
 
     /// Filters one output: redacts or blocks per the mode, then caps it.
     pub fn apply(&self, text: &str) -> Result<Filtered, Blocked> {
-        self.apply_bytes(text.as_bytes())
+        let report = self.report(text.as_bytes(), Scope::ALL);
+        let released = report.released();
+        self.act(text.as_bytes(), Some(text), report.findings, released)
     }
 
     /// [`apply`](Self::apply) for raw bytes; invalid UTF-8 in the output is
@@ -290,14 +292,14 @@ impl EgressFilter {
     pub fn apply_bytes(&self, data: &[u8]) -> Result<Filtered, Blocked> {
         let report = self.report(data, Scope::ALL);
         let released = report.released();
-        self.act(data, report.findings, released)
+        self.act(data, None, report.findings, released)
     }
 
     /// Secret detectors only, with the configured action and cap (see
     /// [`scan_secrets`](Self::scan_secrets)).
     pub fn apply_secrets(&self, text: &str) -> Result<Filtered, Blocked> {
         let report = self.report(text.as_bytes(), Scope::SECRETS);
-        self.act(text.as_bytes(), report.findings, 0)
+        self.act(text.as_bytes(), Some(text), report.findings, 0)
     }
 
     /// [`apply`](Self::apply), charging released context bytes to `budget`.
@@ -346,7 +348,7 @@ impl EgressFilter {
             );
             sort_findings(&mut report.findings);
         }
-        let filtered = self.act(data, report.findings, admitted as usize)?;
+        let filtered = self.act(data, None, report.findings, admitted as usize)?;
         // Another output of the session may have spent concurrently; record
         // anyway (the estimate was checked against what was left).
         if !budget.try_spend(admitted) {
@@ -360,9 +362,13 @@ impl EgressFilter {
         StreamFilter::new(self)
     }
 
+    /// Redacts or blocks, then caps. `text` is `data` when the caller
+    /// already holds it as a `str`: the redacted text is then assembled
+    /// from `str` pieces without validating all of it again.
     fn act(
         &self,
         data: &[u8],
+        text: Option<&str>,
         findings: Vec<Finding>,
         released: usize,
     ) -> Result<Filtered, Blocked> {
@@ -376,14 +382,25 @@ impl EgressFilter {
         if self.mode == Mode::Block && !findings.is_empty() {
             return Err(Blocked { findings });
         }
-        let mut out = redact::redact(data, &findings);
-        let truncated = match self.max_output_bytes {
-            Some(cap) => redact::truncate_head_tail(&mut out, cap),
-            None => false,
-        };
-        let output = match String::from_utf8(out) {
-            Ok(s) => s,
-            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        let whole = text.and_then(|t| redact::redact_str(t, &findings));
+        let fits = |len: usize| self.max_output_bytes.is_none_or(|cap| len <= cap);
+        let (output, truncated) = match whole {
+            Some(s) if fits(s.len()) => (s, false),
+            other => {
+                let mut out = match other {
+                    Some(s) => s.into_bytes(),
+                    None => redact::redact(data, &findings),
+                };
+                let truncated = match self.max_output_bytes {
+                    Some(cap) => redact::truncate_head_tail(&mut out, cap),
+                    None => false,
+                };
+                let output = match String::from_utf8(out) {
+                    Ok(s) => s,
+                    Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+                };
+                (output, truncated)
+            }
         };
         Ok(Filtered {
             output,
@@ -475,11 +492,15 @@ impl EgressFilter {
         // One decode buffer for every run of this text (nested levels have
         // their own).
         let mut decoded: Vec<u8> = Vec::new();
+        // Runs and cover spans are both in text order: one cursor.
+        let mut ci = 0;
         for run in runs {
+            while ci < cover.len() && cover[ci].end < run.span.end {
+                ci += 1;
+            }
             let covered = cover
-                .partition_point(|c| c.start <= run.span.start)
-                .checked_sub(1)
-                .is_some_and(|i| cover[i].end >= run.span.end);
+                .get(ci)
+                .is_some_and(|c| c.start <= run.span.start && c.end >= run.span.end);
             if covered {
                 continue;
             }

@@ -59,6 +59,28 @@ pub(crate) fn redact(input: &[u8], findings: &[Finding]) -> Vec<u8> {
     out
 }
 
+/// [`redact`] for text: `None` when a finding starts or ends inside a
+/// character (then the byte version and a lossy conversion are used).
+pub(crate) fn redact_str(input: &str, findings: &[Finding]) -> Option<String> {
+    let merged = merge(findings);
+    let mut out = String::with_capacity(input.len());
+    let mut at = 0;
+    for m in merged {
+        let s = m.span.start.min(input.len());
+        let e = m.span.end.min(input.len());
+        if s < at {
+            continue;
+        }
+        out.push_str(input.get(at..s)?);
+        out.push_str("[REDACTED:");
+        out.push_str(m.lead.detector);
+        out.push(']');
+        at = e;
+    }
+    out.push_str(input.get(at.min(input.len())..)?);
+    Some(out)
+}
+
 /// Largest index `<= i` on a UTF-8 character boundary of `s`.
 pub(crate) fn floor_boundary(s: &[u8], i: usize) -> usize {
     let mut i = i.min(s.len());

@@ -901,6 +901,21 @@ impl Check {
     }
 }
 
+/// Bytes of a PEM body: base64, whitespace, header fields (`Proc-Type:
+/// 4,ENCRYPTED`, `DEK-Info: ...`).
+static PEM_BODY: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = b.is_ascii_alphanumeric()
+            || matches!(b, b'+' | b'/' | b'=' | b':' | b',' | b'.')
+            || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c);
+        i += 1;
+    }
+    t
+};
+
 /// A private-key block through the `PRIVATE KEY` at `ks..ke`, as the
 /// `pem-private-key` pattern matches it: `-----BEGIN[A-Z0-9 ]{0,32}` right
 /// before, `(?: BLOCK)?-----` after; a body of base64, whitespace, header
@@ -932,10 +947,7 @@ fn pem_block(t: &[u8], ks: usize, ke: usize) -> Option<Range<usize>> {
     let lim = (i + 24 * 1024).min(t.len());
     while i < lim {
         let b = t[i];
-        if b.is_ascii_alphanumeric()
-            || matches!(b, b'+' | b'/' | b'=' | b':' | b',' | b'.')
-            || matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-        {
+        if PEM_BODY[b as usize] {
             i += 1;
         } else if b == b'\\' {
             let j = i + t[i..lim].iter().take_while(|&&c| c == b'\\').count();
