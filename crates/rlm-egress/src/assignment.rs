@@ -96,8 +96,10 @@ fn is_space(b: u8) -> bool {
 }
 
 /// Every operator site in `text` with a key before it, in text order.
-pub(crate) fn sites(text: &[u8], mut on: impl FnMut(&Site)) {
-    for p in memchr::memchr3_iter(b'=', b':', b'>', text) {
+/// `anchors` are the positions of `=`, `:`, `>` (and `~`, skipped) in
+/// `text`, from [`crate::classify`].
+pub(crate) fn sites(text: &[u8], anchors: &[usize], mut on: impl FnMut(&Site)) {
+    for &p in anchors {
         let b = text[p];
         // The operator and where its value starts.
         let (op, value_from, single) = match b {
@@ -108,6 +110,7 @@ pub(crate) fn sites(text: &[u8], mut on: impl FnMut(&Site)) {
             b':' if text.get(p + 1) == Some(&b'=') => (p, p + 2, false),
             // The `=` of `:=` was seen at its `:`.
             b'=' if p > 0 && text[p - 1] == b':' => continue,
+            b'~' => continue,
             _ => (p, p + 1, true),
         };
         // Back over whitespace, a closing quote and an escaping backslash.
@@ -396,7 +399,8 @@ mod tests {
 
     fn site_keys(t: &str) -> Vec<(String, bool)> {
         let mut v = Vec::new();
-        sites(t.as_bytes(), |s| {
+        let anchors = crate::classify::classify(t.as_bytes()).anchors;
+        sites(t.as_bytes(), &anchors, |s| {
             let start = t[..s.key_end]
                 .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .map_or(0, |i| i + 1);

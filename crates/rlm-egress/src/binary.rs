@@ -48,6 +48,12 @@ const MAGIC: &[(&[u8], &str)] = &[
 /// again (redaction is idempotent).
 pub(crate) fn detect(data: &[u8]) -> Option<&'static str> {
     let (nuls, controls) = control_counts(data);
+    detect_counted(data, nuls, controls)
+}
+
+/// [`detect`] with the NUL and control-byte counts of `data` already known
+/// (from [`crate::classify`]).
+pub(crate) fn detect_counted(data: &[u8], nuls: usize, controls: usize) -> Option<&'static str> {
     for (magic, name) in MAGIC {
         if data.starts_with(magic) {
             let ambiguous = magic.iter().all(|b| b.is_ascii_graphic()) || magic.len() <= 3;

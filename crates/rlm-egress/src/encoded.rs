@@ -22,10 +22,8 @@ pub(crate) const MIN_ENCODED: usize = 16;
 /// (a multiple of 4 and of 2, so slices stay aligned) to bound memory.
 pub(crate) const MAX_DECODE: usize = 1 << 20;
 
-const TOKEN: u8 = 1;
-/// Flags of a run's bytes, OR-ed over the run (`Run::flags`) except `HEX`,
-/// which is AND-ed (`Run::all_hex`).
-pub(crate) const HEX: u8 = 2;
+// Classes of a run's bytes, OR-ed over the run into `Run::flags`
+// (computed by `classify::run_flags`).
 /// `-` or `_`.
 pub(crate) const URLSAFE: u8 = 4;
 /// `+` or `/`.
@@ -65,12 +63,14 @@ impl Run {
     }
 
     fn of(text: &[u8], span: Range<usize>) -> Run {
-        let (acc, any) = summarize(&text[span.clone()]);
+        let flags = crate::classify::run_flags(&text[span.clone()]);
         Run {
             segments: Segments::one(span.clone()),
             span,
-            all_hex: acc & HEX != 0,
-            flags: any,
+            // Every byte of a run is a token byte; those that are not hex
+            // digits are the other letters and the four symbols.
+            all_hex: flags & (NONHEX | URLSAFE | STDSYM) == 0,
+            flags,
         }
     }
 }
@@ -119,74 +119,6 @@ impl<'a> IntoIterator for &'a Segments {
     }
 }
 
-/// Token-class byte (`[A-Za-z0-9+/_-]`), as 0 or 1, written with compares
-/// only so that loops over blocks of it compile to vector instructions.
-#[inline(always)]
-fn tok01(b: u8) -> u8 {
-    let l = b | 0x20;
-    ((l.wrapping_sub(b'a') < 26)
-        | (b.wrapping_sub(b'0') < 10)
-        | (b == b'+')
-        | (b == b'/')
-        | (b == b'-')
-        | (b == b'_')) as u8
-}
-
-/// The class flags of one byte, compares only (see [`tok01`]).
-#[inline(always)]
-fn class_of(b: u8) -> u8 {
-    let l = b | 0x20;
-    let alpha = l.wrapping_sub(b'a') < 26;
-    let hex_letter = l.wrapping_sub(b'a') < 6;
-    let digit = b.wrapping_sub(b'0') < 10;
-    let upper = b.wrapping_sub(b'A') < 26;
-    let url = (b == b'-') | (b == b'_');
-    let sym = (b == b'+') | (b == b'/');
-    ((alpha | digit | url | sym) as u8 * TOKEN)
-        | ((hex_letter | digit) as u8 * HEX)
-        | (url as u8 * URLSAFE)
-        | (sym as u8 * STDSYM)
-        | (upper as u8 * UPPER)
-        | ((alpha & !hex_letter) as u8 * NONHEX)
-        | (digit as u8 * DIGIT)
-}
-
-/// AND and OR of the class flags over `s`.
-#[inline]
-fn summarize(s: &[u8]) -> (u8, u8) {
-    s.iter().fold((0xffu8, 0u8), |(a, o), &b| {
-        let c = class_of(b);
-        (a & c, o | c)
-    })
-}
-
-/// Bit `i` set when `text[pos + i]` is a token byte (0 past the end).
-#[inline]
-fn tok_mask(text: &[u8], pos: usize) -> u64 {
-    let mut block = [0u8; 64];
-    match text.get(pos..pos + 64) {
-        Some(b) => block.copy_from_slice(b),
-        None => {
-            let rest = text.get(pos..).unwrap_or(&[]);
-            block[..rest.len()].copy_from_slice(rest);
-        }
-    }
-    let mut ones = [0u8; 64];
-    for (d, &b) in ones.iter_mut().zip(&block) {
-        *d = tok01(b);
-    }
-    // Eight 0/1 bytes to eight bits: the multiply gathers byte `i` into bit
-    // `56 + i` (every partial product lands on its own bit, no carries).
-    let mut m = 0u64;
-    for (j, w) in ones.chunks_exact(8).enumerate() {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(w);
-        let v = u64::from_le_bytes(a);
-        m |= (v.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * j);
-    }
-    m
-}
-
 /// Positions where `need` consecutive bits of `m` start (`1 <= need <= 64`),
 /// with the shifts known at compile time for the run length every scan uses.
 #[inline]
@@ -215,61 +147,60 @@ fn long_starts_any(m: u128, need: usize) -> u128 {
 }
 
 /// Finds runs of at least `min_len` token bytes.
+#[cfg(test)]
 pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
+    let classes = crate::classify::classify(text);
+    runs_in(text, &classes.tok, min_len, out);
+}
+
+/// Finds runs of at least `min_len` token bytes, given the token-byte masks
+/// of the text's 64-byte blocks ([`crate::classify`]).
+pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Run>) {
     let n = text.len();
     // A qualifying run has at least `need` token bytes (padding is at most
-    // two `=`). Token-class bit masks of 64-byte blocks, two at a time, show
-    // where `need` of them start, so blocks of prose and tables (words far
-    // shorter than that) cost a few vector instructions and no branch per
-    // byte.
+    // two `=`). The masks of two blocks at a time show where `need` of them
+    // start, so blocks of prose and tables (words far shorter than that)
+    // cost a few instructions and no branch per byte.
     let need = min_len.saturating_sub(2).clamp(1, 64);
+    let mask = |k: usize| tok.get(k).copied().unwrap_or(0);
     let mut cursor = 0usize;
-    let mut blk = 0usize;
-    // The masks of the last two blocks looked at, reused when the scan moves
-    // on by one block.
-    let mut cached: Option<(usize, u64)> = None;
-    while blk < n {
-        let lo = match cached {
-            Some((at, m)) if at == blk => m,
-            _ => tok_mask(text, blk),
-        };
-        let hi = tok_mask(text, blk + 64);
-        cached = Some((blk + 64, hi));
-        let mut m = lo as u128 | (hi as u128) << 64;
+    let mut k = 0usize;
+    while k < tok.len() {
+        let blk = 64 * k;
+        let mut m = mask(k) as u128 | (mask(k + 1) as u128) << 64;
         if cursor > blk {
             m &= u128::MAX << (cursor - blk);
         }
         let starts = long_starts(m, need) as u64;
         if starts == 0 {
-            blk += 64;
+            k += 1;
             continue;
         }
         let start = blk + starts.trailing_zeros() as usize;
         // The end: the first non-token byte after the `need` known ones,
-        // within the two blocks, else byte by byte.
+        // within the two blocks, else in the blocks after them.
         let rel = start - blk + need;
-        let mut i = match (!m).checked_shr(rel as u32) {
+        let i = match (!m).checked_shr(rel as u32) {
             Some(rest) if rel < 128 && rest != 0 => blk + rel + rest.trailing_zeros() as usize,
             _ => {
-                // Long runs (base64 bodies): a block at a time.
-                let mut b = blk + 128;
+                let mut j = k + 2;
                 loop {
-                    let m = tok_mask(text, b);
+                    let m = mask(j);
                     if m != u64::MAX {
-                        break b + (!m).trailing_zeros() as usize;
+                        break 64 * j + (!m).trailing_zeros() as usize;
                     }
-                    b += 64;
+                    j += 1;
                 }
             }
         };
-        i = i.min(n);
+        let i = i.min(n);
         // Padding belongs to the run; '=' elsewhere separates (`key=value`).
         let mut end = i;
         while end < n && end - i < 2 && text[end] == b'=' {
             end += 1;
         }
         cursor = end;
-        blk = cursor - cursor % 64;
+        k = cursor / 64;
         if end - start < min_len {
             continue;
         }

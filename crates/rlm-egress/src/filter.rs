@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::binary;
 use crate::budget::DisclosureBudget;
+use crate::classify::{classify, Classes};
 use crate::context::{ContextIndex, EchoRun};
 use crate::encoded::{self, Run, NONHEX, STDSYM};
 use crate::entropy::{EntropyJudge, Verdict, MAX_TOKEN, MIN_B64_TOKEN};
@@ -413,8 +414,9 @@ impl EgressFilter {
     /// Runs the detectors in `scope` over `data`.
     pub(crate) fn report(&self, data: &[u8], scope: Scope) -> Report {
         let mut rep = Report::default();
+        let classes = classify(data);
         if scope.binary {
-            if let Some(kind) = binary::detect(data) {
+            if let Some(kind) = binary::detect_counted(data, classes.nuls, classes.controls) {
                 rep.findings.push(Finding::new(
                     "binary-output",
                     kind,
@@ -424,16 +426,29 @@ impl EgressFilter {
                 return rep;
             }
         }
-        self.scan_into(data, 0, scope, &mut rep);
+        self.scan_classified(data, &classes, 0, scope, &mut rep);
         finish_findings(data, &mut rep.findings);
         rep
     }
 
     fn scan_into(&self, text: &[u8], depth: usize, scope: Scope, rep: &mut Report) {
+        let classes = classify(text);
+        self.scan_classified(text, &classes, depth, scope, rep);
+    }
+
+    fn scan_classified(
+        &self,
+        text: &[u8],
+        classes: &Classes,
+        depth: usize,
+        scope: Scope,
+        rep: &mut Report,
+    ) {
         let mut runs: Vec<Run> = Vec::new();
-        encoded::runs(text, encoded::MIN_ENCODED, &mut runs);
+        encoded::runs_in(text, &classes.tok, encoded::MIN_ENCODED, &mut runs);
         let before = rep.findings.len();
-        self.rules.scan(text, &runs, &mut rep.findings);
+        self.rules
+            .scan(text, &runs, &classes.anchors, &mut rep.findings);
         // Runs inside what a provider rule already cuts whole (private-key
         // blocks, tokens, JWTs) can add nothing the redaction would show:
         // a weaker finding inside a stronger one is dropped anyway.

@@ -43,6 +43,7 @@
 
 mod assignment;
 mod binary;
+mod classify;
 mod budget;
 mod context;
 mod encoded;

@@ -396,17 +396,25 @@ impl RuleSet {
     }
 
     /// Appends the findings of every rule in `text` to `out`.
-    pub(crate) fn scan(&self, text: &[u8], runs: &[Run], out: &mut Vec<Finding>) {
+    /// `anchors` are the positions of `=`, `:`, `>` and `~` in `text`
+    /// ([`crate::classify`]).
+    pub(crate) fn scan(
+        &self,
+        text: &[u8],
+        runs: &[Run],
+        anchors: &[usize],
+        out: &mut Vec<Finding>,
+    ) {
         // Windows per rule, collected in text order so merging is linear.
         let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
         for m in self.text_automaton.find_iter(text) {
             let triggers = &self.triggers[m.pattern().as_usize()];
             self.add_hit(text, m.start(), m.end(), triggers, &mut windows, out);
         }
-        self.scan_sites(text, &mut windows, out);
+        self.scan_sites(text, anchors, &mut windows, out);
         // Azure AD client secrets: `<digit>Q~` (`~` is rare in text).
-        for p in memchr::memchr_iter(b'~', text) {
-            if p >= 2 && text[p - 1] == b'Q' && text[p - 2].is_ascii_digit() {
+        for &p in anchors {
+            if text[p] == b'~' && p >= 2 && text[p - 1] == b'Q' && text[p - 2].is_ascii_digit() {
                 let ri = self.site_rules.azure_client_secret;
                 self.add_hit(text, p - 2, p + 1, &[ri], &mut windows, out);
             }
@@ -476,9 +484,15 @@ impl RuleSet {
     /// Rules anchored on `key = value` operators: assignments and
     /// `Authorization` headers are parsed here; the provider forms with a
     /// key of their own open a small window for their regex.
-    fn scan_sites(&self, text: &[u8], windows: &mut [Vec<Range<usize>>], out: &mut Vec<Finding>) {
+    fn scan_sites(
+        &self,
+        text: &[u8],
+        anchors: &[usize],
+        windows: &mut [Vec<Range<usize>>],
+        out: &mut Vec<Finding>,
+    ) {
         let sr = &self.site_rules;
-        sites(text, |site| {
+        sites(text, anchors, |site| {
             let mut window = |ri: usize, back: usize| {
                 let start = extend_back(text, site.key_end.saturating_sub(back));
                 let from = site.value_from.min(text.len());
@@ -546,8 +560,8 @@ impl RuleSet {
         };
         let sr = &self.site_rules;
         let v = &text[seg.clone()];
-        let body = v.len() - v.iter().rev().take_while(|&&b| b == b'=').count();
-        let pad = v.len() - body;
+        let pad = v.iter().rev().take(2).take_while(|&&b| b == b'=').count();
+        let body = v.len() - pad;
         let mut open = |ri: usize| {
             let start = extend_back(text, seg.start.saturating_sub(KEY_STRETCH + 12));
             let end = (seg.end + 1).min(text.len());
@@ -572,21 +586,21 @@ impl RuleSet {
             }
         }
         // `[a-f0-9]{32}` or `SK[0-9a-fA-F]{32}`, then no letter or digit (a
-        // `_` or `-` may follow, so the run can be longer).
-        let hex32 = |w: &[u8]| {
-            w.len() >= 32
-                && w[..32]
-                    .iter()
-                    .all(|b| b.is_ascii_digit() || matches!(b, b'a'..=b'f'))
-                && w.get(32).is_none_or(|b| !b.is_ascii_alphanumeric())
-        };
-        let sk = |w: &[u8]| {
-            w.len() >= 34
-                && w.starts_with(b"SK")
-                && w[2..34].iter().all(u8::is_ascii_hexdigit)
-                && w.get(34).is_none_or(|b| !b.is_ascii_alphanumeric())
-        };
-        if (hex32(v) || sk(v)) && named(b"twilio") {
+        // `_` or `-` may follow, so the run can be longer). Boundaries first:
+        // hex digests fail at byte 32.
+        let boundary = |at: usize| v.get(at).is_none_or(|b| !b.is_ascii_alphanumeric());
+        let hex32 = run.flags & (UPPER | NONHEX | STDSYM) == 0
+            && v.len() >= 32
+            && boundary(32)
+            && v[..32]
+                .iter()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'a'..=b'f'));
+        let sk = run.flags & UPPER != 0
+            && v.len() >= 34
+            && v.starts_with(b"SK")
+            && boundary(34)
+            && v[2..34].iter().all(u8::is_ascii_hexdigit);
+        if (hex32 || sk) && named(b"twilio") {
             open(sr.twilio);
         }
     }
@@ -1046,9 +1060,15 @@ mod tests {
     fn scan(t: &str) -> Vec<Finding> {
         let rs = RuleSet::new().expect("rules compile");
         let mut v = Vec::new();
+        let classes = crate::classify::classify(t.as_bytes());
         let mut runs = Vec::new();
-        crate::encoded::runs(t.as_bytes(), crate::encoded::MIN_ENCODED, &mut runs);
-        rs.scan(t.as_bytes(), &runs, &mut v);
+        crate::encoded::runs_in(
+            t.as_bytes(),
+            &classes.tok,
+            crate::encoded::MIN_ENCODED,
+            &mut runs,
+        );
+        rs.scan(t.as_bytes(), &runs, &classes.anchors, &mut v);
         v
     }
 

@@ -1,0 +1,244 @@
+//! One pass over the text in 64-byte blocks, sixteen bytes per vector
+//! instruction, telling every later stage where to look.
+//!
+//! Per block it yields a bit mask of token bytes (`[A-Za-z0-9+/_-]`: where
+//! keys, tokens and encodings can be), a bit mask of the rare bytes that
+//! anchor rules (`=`, `:`, `>` of `key = value` operators, `~` of Azure
+//! secrets), and counts of NUL and control bytes (binary sniffing). Each
+//! separate pass over a 20 MB output costs milliseconds (the text does not
+//! fit in cache), so these share one; everything after it works per run or
+//! per anchor, not per byte.
+
+use wide::u8x16;
+
+/// The classes of one 64-byte block (bytes past the end count as nothing).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Block {
+    /// Bit `i`: byte `i` is a token byte.
+    pub(crate) tok: u64,
+    /// Bit `i`: byte `i` is `=`, `:`, `>` or `~`.
+    pub(crate) anchors: u64,
+    /// NUL bytes.
+    pub(crate) nuls: u32,
+    /// Control bytes other than `\t \n \r \f \b` and ESC.
+    pub(crate) controls: u32,
+}
+
+#[inline]
+fn mask16(x: u8x16) -> (u32, u32, u32, u32) {
+    let splat = u8x16::splat;
+    let in_range = |v: u8x16, lo: u8, width: u8| {
+        let d = v - splat(lo);
+        d.min(splat(width - 1)).cmp_eq(d)
+    };
+    let lower = x | splat(0x20);
+    let tok = in_range(lower, b'a', 26)
+        | in_range(x, b'0', 10)
+        | x.cmp_eq(splat(b'+'))
+        | x.cmp_eq(splat(b'/'))
+        | x.cmp_eq(splat(b'-'))
+        | x.cmp_eq(splat(b'_'));
+    let anchors = x.cmp_eq(splat(b'='))
+        | x.cmp_eq(splat(b':'))
+        | x.cmp_eq(splat(b'>'))
+        | x.cmp_eq(splat(b'~'));
+    let allowed = x.cmp_eq(splat(b'\n'))
+        | x.cmp_eq(splat(b'\r'))
+        | x.cmp_eq(splat(b'\t'))
+        | x.cmp_eq(splat(0x1b))
+        | x.cmp_eq(splat(0x0c))
+        | x.cmp_eq(splat(0x08));
+    let controls = in_range(x, 0, 0x20) & !allowed;
+    let nuls = x.cmp_eq(splat(0));
+    (
+        tok.move_mask() as u32 & 0xffff,
+        anchors.move_mask() as u32 & 0xffff,
+        controls.move_mask() as u32 & 0xffff,
+        nuls.move_mask() as u32 & 0xffff,
+    )
+}
+
+/// The classes of `text[pos..pos + 64]`.
+#[inline]
+pub(crate) fn block(text: &[u8], pos: usize) -> Block {
+    let mut bytes = [0u8; 64];
+    let len = match text.get(pos..pos + 64) {
+        Some(b) => {
+            bytes.copy_from_slice(b);
+            64
+        }
+        None => {
+            let rest = text.get(pos..).unwrap_or(&[]);
+            bytes[..rest.len()].copy_from_slice(rest);
+            rest.len()
+        }
+    };
+    let mut out = Block::default();
+    let (mut controls, mut nuls) = (0u64, 0u64);
+    for (k, chunk) in bytes.chunks_exact(16).enumerate() {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(chunk);
+        let (t, an, c, z) = mask16(u8x16::new(a));
+        let shift = 16 * k;
+        out.tok |= u64::from(t) << shift;
+        out.anchors |= u64::from(an) << shift;
+        controls |= u64::from(c) << shift;
+        nuls |= u64::from(z) << shift;
+    }
+    // The zero padding of a last partial block is not text.
+    let real = if len == 64 {
+        u64::MAX
+    } else {
+        (1u64 << len) - 1
+    };
+    out.tok &= real;
+    out.anchors &= real;
+    out.controls = (controls & real).count_ones();
+    out.nuls = (nuls & real).count_ones();
+    out
+}
+
+/// The OR, over `run`, of its bytes' classes as [`crate::encoded`] flags
+/// them (`UPPER`, `NONHEX`, `DIGIT`, `URLSAFE`, `STDSYM`), sixteen bytes
+/// per step. Meant for token runs: other bytes add nothing.
+pub(crate) fn run_flags(run: &[u8]) -> u8 {
+    use crate::encoded::{DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
+    let splat = u8x16::splat;
+    let in_range = |v: u8x16, lo: u8, width: u8| {
+        let d = v - splat(lo);
+        d.min(splat(width - 1)).cmp_eq(d)
+    };
+    let zero = splat(0);
+    let (mut up, mut nonhex, mut digit, mut url, mut sym) = (zero, zero, zero, zero, zero);
+    let mut chunks = run.chunks_exact(16);
+    for c in &mut chunks {
+        let mut a = [0u8; 16];
+        a.copy_from_slice(c);
+        let x = u8x16::new(a);
+        up |= in_range(x, b'A', 26);
+        nonhex |= in_range(x | splat(0x20), b'g', 20);
+        digit |= in_range(x, b'0', 10);
+        url |= x.cmp_eq(splat(b'-')) | x.cmp_eq(splat(b'_'));
+        sym |= x.cmp_eq(splat(b'+')) | x.cmp_eq(splat(b'/'));
+    }
+    let mut f = 0u8;
+    for (v, flag) in [
+        (up, UPPER),
+        (nonhex, NONHEX),
+        (digit, DIGIT),
+        (url, URLSAFE),
+        (sym, STDSYM),
+    ] {
+        if v.any() {
+            f |= flag;
+        }
+    }
+    for &b in chunks.remainder() {
+        f |= match b {
+            b'A'..=b'F' => UPPER,
+            b'G'..=b'Z' => UPPER | NONHEX,
+            b'g'..=b'z' => NONHEX,
+            b'0'..=b'9' => DIGIT,
+            b'-' | b'_' => URLSAFE,
+            b'+' | b'/' => STDSYM,
+            _ => 0,
+        };
+    }
+    f
+}
+
+/// What the classifying pass learns about a whole text.
+#[derive(Debug, Default)]
+pub(crate) struct Classes {
+    /// Token-byte mask of every 64-byte block, in order.
+    pub(crate) tok: Vec<u64>,
+    /// Positions of `=`, `:`, `>` and `~`, in order.
+    pub(crate) anchors: Vec<usize>,
+    /// NUL bytes in the text.
+    pub(crate) nuls: usize,
+    /// Control bytes in the text (see [`Block::controls`]).
+    pub(crate) controls: usize,
+}
+
+/// Classifies all of `text`.
+pub(crate) fn classify(text: &[u8]) -> Classes {
+    let blocks = text.len().div_ceil(64);
+    let mut c = Classes {
+        tok: vec![0; blocks],
+        anchors: Vec::with_capacity(text.len() / 32),
+        ..Classes::default()
+    };
+    for (k, tok) in c.tok.iter_mut().enumerate() {
+        let pos = 64 * k;
+        let b = block(text, pos);
+        *tok = b.tok;
+        c.nuls += b.nuls as usize;
+        c.controls += b.controls as usize;
+        let mut a = b.anchors;
+        while a != 0 {
+            c.anchors.push(pos + a.trailing_zeros() as usize);
+            a &= a - 1;
+        }
+    }
+    c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_match_a_byte_at_a_time_reading() {
+        let mut text: Vec<u8> = (0..=255u8).collect();
+        text.extend_from_slice(b"key=value: a => b ~ AKIA0123456789ABCDEF\0\x01\x02\n\t");
+        for len in [0, 1, 63, 64, 65, 127, 128, 200, text.len()] {
+            let t = &text[..len.min(text.len())];
+            let c = classify(t);
+            for (i, &b) in t.iter().enumerate() {
+                let tok = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+                assert_eq!(c.tok[i / 64] >> (i % 64) & 1 == 1, tok, "byte {b:#x}");
+            }
+            let anchors: Vec<usize> = t
+                .iter()
+                .enumerate()
+                .filter(|(_, &b)| matches!(b, b'=' | b':' | b'>' | b'~'))
+                .map(|(i, _)| i)
+                .collect();
+            assert_eq!(c.anchors, anchors);
+            let nuls = t.iter().filter(|&&b| b == 0).count();
+            let controls = t
+                .iter()
+                .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x0c | 0x08))
+                .count();
+            assert_eq!((c.nuls, c.controls), (nuls, controls));
+        }
+    }
+
+    #[test]
+    fn run_flags_match_the_byte_table() {
+        use crate::encoded::{DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
+        let all = UPPER | NONHEX | DIGIT | URLSAFE | STDSYM;
+        let samples: [&[u8]; 6] = [
+            b"0123456789abcdef0123456789ABCDEF",
+            b"550e8400-e29b-41d4-a716-446655440000",
+            b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            b"ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5Zz",
+            b"abcdefabcdefabcdefabcdef",
+            b"zz",
+        ];
+        for s in samples {
+            let want = s.iter().fold(0u8, |f, &b| {
+                f | match b {
+                    b'A'..=b'F' => UPPER,
+                    b'G'..=b'Z' => UPPER | NONHEX,
+                    b'g'..=b'z' => NONHEX,
+                    b'0'..=b'9' => DIGIT,
+                    b'-' | b'_' => URLSAFE,
+                    b'+' | b'/' => STDSYM,
+                    _ => 0,
+                }
+            });
+            assert_eq!(run_flags(s) & all, want, "{}", String::from_utf8_lossy(s));
+        }
+    }
+}
