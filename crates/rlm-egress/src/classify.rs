@@ -25,7 +25,7 @@ pub(crate) struct Block {
 }
 
 #[inline]
-fn mask16(x: u8x16) -> (u32, u32, u32, u32) {
+fn mask16(x: u8x16) -> (u32, u32, u32) {
     let splat = u8x16::splat;
     let in_range = |v: u8x16, lo: u8, width: u8| {
         let d = v - splat(lo);
@@ -42,19 +42,13 @@ fn mask16(x: u8x16) -> (u32, u32, u32, u32) {
         | x.cmp_eq(splat(b':'))
         | x.cmp_eq(splat(b'>'))
         | x.cmp_eq(splat(b'~'));
-    let allowed = x.cmp_eq(splat(b'\n'))
-        | x.cmp_eq(splat(b'\r'))
-        | x.cmp_eq(splat(b'\t'))
-        | x.cmp_eq(splat(0x1b))
-        | x.cmp_eq(splat(0x0c))
-        | x.cmp_eq(splat(0x08));
-    let controls = in_range(x, 0, 0x20) & !allowed;
-    let nuls = x.cmp_eq(splat(0));
+    // Bytes below 0x20 other than the newline: rare in text (tabs, CRs),
+    // told apart byte by byte in `block` only when there are any.
+    let low = in_range(x, 0, 0x20) & !x.cmp_eq(splat(b'\n'));
     (
         tok.move_mask() as u32 & 0xffff,
         anchors.move_mask() as u32 & 0xffff,
-        controls.move_mask() as u32 & 0xffff,
-        nuls.move_mask() as u32 & 0xffff,
+        low.move_mask() as u32 & 0xffff,
     )
 }
 
@@ -74,16 +68,15 @@ pub(crate) fn block(text: &[u8], pos: usize) -> Block {
         }
     };
     let mut out = Block::default();
-    let (mut controls, mut nuls) = (0u64, 0u64);
+    let mut low = 0u64;
     for (k, chunk) in bytes.chunks_exact(16).enumerate() {
         let mut a = [0u8; 16];
         a.copy_from_slice(chunk);
-        let (t, an, c, z) = mask16(u8x16::new(a));
+        let (t, an, l) = mask16(u8x16::new(a));
         let shift = 16 * k;
         out.tok |= u64::from(t) << shift;
         out.anchors |= u64::from(an) << shift;
-        controls |= u64::from(c) << shift;
-        nuls |= u64::from(z) << shift;
+        low |= u64::from(l) << shift;
     }
     // The zero padding of a last partial block is not text.
     let real = if len == 64 {
@@ -93,8 +86,13 @@ pub(crate) fn block(text: &[u8], pos: usize) -> Block {
     };
     out.tok &= real;
     out.anchors &= real;
-    out.controls = (controls & real).count_ones();
-    out.nuls = (nuls & real).count_ones();
+    low &= real;
+    while low != 0 {
+        let b = bytes[low.trailing_zeros() as usize];
+        out.nuls += u32::from(b == 0);
+        out.controls += u32::from(!matches!(b, b'\r' | b'\t' | 0x1b | 0x0c | 0x08));
+        low &= low - 1;
+    }
     out
 }
 
