@@ -52,41 +52,26 @@ fn mask16(x: u8x16) -> (u32, u32, u32) {
     )
 }
 
-/// The classes of `text[pos..pos + 64]`.
+/// The classes of a 64-byte block of which the first `len` bytes are text.
 #[inline]
-pub(crate) fn block(text: &[u8], pos: usize) -> Block {
-    let mut bytes = [0u8; 64];
-    let len = match text.get(pos..pos + 64) {
-        Some(b) => {
-            bytes.copy_from_slice(b);
-            64
-        }
-        None => {
-            let rest = text.get(pos..).unwrap_or(&[]);
-            bytes[..rest.len()].copy_from_slice(rest);
-            rest.len()
-        }
-    };
+fn block(bytes: &[u8; 64], len: usize) -> Block {
     let mut out = Block::default();
     let mut low = 0u64;
-    for (k, chunk) in bytes.chunks_exact(16).enumerate() {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(chunk);
-        let (t, an, l) = mask16(u8x16::new(a));
+    let (quarters, _) = bytes.as_chunks::<16>();
+    for (k, quarter) in quarters.iter().enumerate() {
+        let (t, an, l) = mask16(u8x16::new(*quarter));
         let shift = 16 * k;
         out.tok |= u64::from(t) << shift;
         out.anchors |= u64::from(an) << shift;
         low |= u64::from(l) << shift;
     }
     // The zero padding of a last partial block is not text.
-    let real = if len == 64 {
-        u64::MAX
-    } else {
-        (1u64 << len) - 1
-    };
-    out.tok &= real;
-    out.anchors &= real;
-    low &= real;
+    if len < 64 {
+        let real = (1u64 << len) - 1;
+        out.tok &= real;
+        out.anchors &= real;
+        low &= real;
+    }
     while low != 0 {
         let b = bytes[low.trailing_zeros() as usize];
         out.nuls += u32::from(b == 0);
@@ -162,14 +147,18 @@ pub(crate) struct Classes {
 pub(crate) fn classify(text: &[u8]) -> Classes {
     let blocks = text.len().div_ceil(64);
     let mut c = Classes {
-        tok: vec![0; blocks],
+        tok: Vec::with_capacity(blocks),
         anchors: Vec::with_capacity(text.len() / 32),
         ..Classes::default()
     };
-    for (k, tok) in c.tok.iter_mut().enumerate() {
+    let (whole, rest) = text.as_chunks::<64>();
+    let mut last = [0u8; 64];
+    last[..rest.len()].copy_from_slice(rest);
+    let tail = (!rest.is_empty()).then_some((&last, rest.len()));
+    for (k, (bytes, len)) in whole.iter().map(|b| (b, 64)).chain(tail).enumerate() {
         let pos = 64 * k;
-        let b = block(text, pos);
-        *tok = b.tok;
+        let b = block(bytes, len);
+        c.tok.push(b.tok);
         c.nuls += b.nuls as usize;
         c.controls += b.controls as usize;
         let mut a = b.anchors;
