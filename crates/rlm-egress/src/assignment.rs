@@ -425,7 +425,7 @@ mod tests {
                 ("a".to_string(), false),
                 ("t".to_string(), false),
                 ("n".to_string(), false),
-                ("10".to_string(), false),
+                // `10:30`: an operator right after a digit is no anchor.
             ]
         );
         assert_eq!(

@@ -22,22 +22,28 @@ pub(crate) struct Block {
     pub(crate) nuls: u32,
     /// Control bytes other than `\t \n \r \f \b` and ESC.
     pub(crate) controls: u32,
+    /// Bit `i`: byte `i` is an ASCII digit.
+    pub(crate) digits: u64,
+    /// Bit `i`: byte `i` is `>` or `~` (anchors that never end a key).
+    pub(crate) keep: u64,
 }
 
 #[inline]
-fn mask16(x: u8x16) -> (u32, u32, u32) {
+fn mask16(x: u8x16) -> (u32, u32, u32, u32, u32) {
     let splat = u8x16::splat;
     let in_range = |v: u8x16, lo: u8, width: u8| {
         let d = v - splat(lo);
         d.min(splat(width - 1)).cmp_eq(d)
     };
     let lower = x | splat(0x20);
+    let digits = in_range(x, b'0', 10);
     let tok = in_range(lower, b'a', 26)
-        | in_range(x, b'0', 10)
+        | digits
         | x.cmp_eq(splat(b'+'))
         | x.cmp_eq(splat(b'/'))
         | x.cmp_eq(splat(b'-'))
         | x.cmp_eq(splat(b'_'));
+    let keep = x.cmp_eq(splat(b'>')) | x.cmp_eq(splat(b'~'));
     let anchors = x.cmp_eq(splat(b'='))
         | x.cmp_eq(splat(b':'))
         | x.cmp_eq(splat(b'>'))
@@ -49,6 +55,8 @@ fn mask16(x: u8x16) -> (u32, u32, u32) {
         tok.move_mask() as u32 & 0xffff,
         anchors.move_mask() as u32 & 0xffff,
         low.move_mask() as u32 & 0xffff,
+        digits.move_mask() as u32 & 0xffff,
+        keep.move_mask() as u32 & 0xffff,
     )
 }
 
@@ -59,8 +67,10 @@ fn block(bytes: &[u8; 64], len: usize) -> Block {
     let mut low = 0u64;
     let (quarters, _) = bytes.as_chunks::<16>();
     for (k, quarter) in quarters.iter().enumerate() {
-        let (t, an, l) = mask16(u8x16::new(*quarter));
+        let (t, an, l, d, kp) = mask16(u8x16::new(*quarter));
         let shift = 16 * k;
+        out.keep |= u64::from(kp) << shift;
+        out.digits |= u64::from(d) << shift;
         out.tok |= u64::from(t) << shift;
         out.anchors |= u64::from(an) << shift;
         low |= u64::from(l) << shift;
@@ -135,7 +145,8 @@ pub(crate) fn run_flags(run: &[u8]) -> u8 {
 pub(crate) struct Classes {
     /// Token-byte mask of every 64-byte block, in order.
     pub(crate) tok: Vec<u64>,
-    /// Positions of `=`, `:`, `>` and `~`, in order.
+    /// Positions of `=`, `:`, `>` and `~`, in order; an `=` or `:` right
+    /// after a digit is left out.
     pub(crate) anchors: Vec<usize>,
     /// NUL bytes in the text.
     pub(crate) nuls: usize,
@@ -155,13 +166,19 @@ pub(crate) fn classify(text: &[u8]) -> Classes {
     let mut last = [0u8; 64];
     last[..rest.len()].copy_from_slice(rest);
     let tail = (!rest.is_empty()).then_some((&last, rest.len()));
+    // Whether the byte before the block is a digit.
+    let mut digit_before = 0u64;
     for (k, (bytes, len)) in whole.iter().map(|b| (b, 64)).chain(tail).enumerate() {
         let pos = 64 * k;
         let b = block(bytes, len);
         c.tok.push(b.tok);
         c.nuls += b.nuls as usize;
         c.controls += b.controls as usize;
-        let mut a = b.anchors;
+        // An `=` or `:` right after a digit (`10:30:00`, `x2=`) ends no key
+        // a rule names (they all end with a letter); `>` and `~` stay.
+        let after_digit = b.digits << 1 | digit_before;
+        digit_before = b.digits >> 63;
+        let mut a = b.anchors & !(after_digit & !b.keep);
         while a != 0 {
             c.anchors.push(pos + a.trailing_zeros() as usize);
             a &= a - 1;
@@ -188,7 +205,10 @@ mod tests {
             let anchors: Vec<usize> = t
                 .iter()
                 .enumerate()
-                .filter(|(_, &b)| matches!(b, b'=' | b':' | b'>' | b'~'))
+                .filter(|&(i, &b)| {
+                    let after_digit = i > 0 && t[i - 1].is_ascii_digit();
+                    matches!(b, b'>' | b'~') || (matches!(b, b'=' | b':') && !after_digit)
+                })
                 .map(|(i, _)| i)
                 .collect();
             assert_eq!(c.anchors, anchors);
