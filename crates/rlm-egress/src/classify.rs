@@ -96,6 +96,9 @@ fn block(bytes: &[u8; 64], len: usize) -> Block {
 /// per step. Meant for token runs: other bytes add nothing.
 pub(crate) fn run_flags(run: &[u8]) -> u8 {
     use crate::encoded::{DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
+    let Some(&first) = run.first() else {
+        return 0;
+    };
     let splat = u8x16::splat;
     let in_range = |v: u8x16, lo: u8, width: u8| {
         let d = v - splat(lo);
@@ -103,16 +106,25 @@ pub(crate) fn run_flags(run: &[u8]) -> u8 {
     };
     let zero = splat(0);
     let (mut up, mut nonhex, mut digit, mut url, mut sym) = (zero, zero, zero, zero, zero);
-    let mut chunks = run.chunks_exact(16);
-    for c in &mut chunks {
-        let mut a = [0u8; 16];
-        a.copy_from_slice(c);
-        let x = u8x16::new(a);
+    let mut add = |q: &[u8; 16]| {
+        let x = u8x16::new(*q);
         up |= in_range(x, b'A', 26);
         nonhex |= in_range(x | splat(0x20), b'g', 20);
         digit |= in_range(x, b'0', 10);
         url |= x.cmp_eq(splat(b'-')) | x.cmp_eq(splat(b'_'));
         sym |= x.cmp_eq(splat(b'+')) | x.cmp_eq(splat(b'/'));
+    };
+    let (quarters, rest) = run.as_chunks::<16>();
+    quarters.iter().for_each(&mut add);
+    if !rest.is_empty() {
+        // The last sixteen bytes again (an OR does not mind the overlap),
+        // or the short run padded with its own first byte.
+        let mut last = [first; 16];
+        match run.len().checked_sub(16) {
+            Some(from) => last.copy_from_slice(&run[from..]),
+            None => last[..run.len()].copy_from_slice(run),
+        }
+        add(&last);
     }
     let mut f = 0u8;
     for (v, flag) in [
@@ -125,17 +137,6 @@ pub(crate) fn run_flags(run: &[u8]) -> u8 {
         if v.any() {
             f |= flag;
         }
-    }
-    for &b in chunks.remainder() {
-        f |= match b {
-            b'A'..=b'F' => UPPER,
-            b'G'..=b'Z' => UPPER | NONHEX,
-            b'g'..=b'z' => NONHEX,
-            b'0'..=b'9' => DIGIT,
-            b'-' | b'_' => URLSAFE,
-            b'+' | b'/' => STDSYM,
-            _ => 0,
-        };
     }
     f
 }
@@ -225,13 +226,15 @@ mod tests {
     fn run_flags_match_the_byte_table() {
         use crate::encoded::{DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
         let all = UPPER | NONHEX | DIGIT | URLSAFE | STDSYM;
-        let samples: [&[u8]; 6] = [
+        let samples: [&[u8]; 8] = [
             b"0123456789abcdef0123456789ABCDEF",
             b"550e8400-e29b-41d4-a716-446655440000",
             b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
             b"ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5Zz",
             b"abcdefabcdefabcdefabcdef",
             b"zz",
+            b"0123456789abcd-",
+            b"ABCDEFGHIJKLMNOPQ_",
         ];
         for s in samples {
             let want = s.iter().fold(0u8, |f, &b| {
