@@ -96,8 +96,8 @@ fn is_space(b: u8) -> bool {
 }
 
 /// Every operator site in `text` with a key before it, in text order.
-/// `anchors` are the positions of `=`, `:`, `>` (and `~`, skipped) in
-/// `text`, from [`crate::classify`].
+/// `anchors` are the positions of `=`, `:` and `>` in `text`, from
+/// [`crate::classify`].
 pub(crate) fn sites(text: &[u8], anchors: &[usize], mut on: impl FnMut(&Site)) {
     for &p in anchors {
         let b = text[p];
@@ -110,7 +110,6 @@ pub(crate) fn sites(text: &[u8], anchors: &[usize], mut on: impl FnMut(&Site)) {
             b':' if text.get(p + 1) == Some(&b'=') => (p, p + 2, false),
             // The `=` of `:=` was seen at its `:`.
             b'=' if p > 0 && text[p - 1] == b':' => continue,
-            b'~' => continue,
             _ => (p, p + 1, true),
         };
         // Back over whitespace, a closing quote and an escaping backslash.

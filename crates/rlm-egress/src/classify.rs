@@ -16,16 +16,16 @@ use wide::u8x16;
 pub(crate) struct Block {
     /// Bit `i`: byte `i` is a token byte.
     pub(crate) tok: u64,
-    /// Bit `i`: byte `i` is `=`, `:`, `>` or `~`.
+    /// Bit `i`: byte `i` is `=`, `:` or `>`.
     pub(crate) anchors: u64,
+    /// Bit `i`: byte `i` is `~` or `%` (rare in text).
+    pub(crate) rare: u64,
     /// NUL bytes.
     pub(crate) nuls: u32,
     /// Control bytes other than `\t \n \r \f \b` and ESC.
     pub(crate) controls: u32,
     /// Bit `i`: byte `i` is an ASCII digit.
     pub(crate) digits: u64,
-    /// Bit `i`: byte `i` is `>` or `~` (anchors that never end a key).
-    pub(crate) keep: u64,
 }
 
 #[inline]
@@ -43,11 +43,8 @@ fn mask16(x: u8x16) -> (u32, u32, u32, u32, u32) {
         | x.cmp_eq(splat(b'/'))
         | x.cmp_eq(splat(b'-'))
         | x.cmp_eq(splat(b'_'));
-    let keep = x.cmp_eq(splat(b'>')) | x.cmp_eq(splat(b'~'));
-    let anchors = x.cmp_eq(splat(b'='))
-        | x.cmp_eq(splat(b':'))
-        | x.cmp_eq(splat(b'>'))
-        | x.cmp_eq(splat(b'~'));
+    let rare = x.cmp_eq(splat(b'~')) | x.cmp_eq(splat(b'%'));
+    let anchors = x.cmp_eq(splat(b'=')) | x.cmp_eq(splat(b':')) | x.cmp_eq(splat(b'>'));
     // Bytes below 0x20 other than the newline: rare in text (tabs, CRs),
     // told apart byte by byte in `block` only when there are any.
     let low = in_range(x, 0, 0x20) & !x.cmp_eq(splat(b'\n'));
@@ -56,7 +53,7 @@ fn mask16(x: u8x16) -> (u32, u32, u32, u32, u32) {
         anchors.move_mask() as u32 & 0xffff,
         low.move_mask() as u32 & 0xffff,
         digits.move_mask() as u32 & 0xffff,
-        keep.move_mask() as u32 & 0xffff,
+        rare.move_mask() as u32 & 0xffff,
     )
 }
 
@@ -69,7 +66,7 @@ fn block(bytes: &[u8; 64], len: usize) -> Block {
     for (k, quarter) in quarters.iter().enumerate() {
         let (t, an, l, d, kp) = mask16(u8x16::new(*quarter));
         let shift = 16 * k;
-        out.keep |= u64::from(kp) << shift;
+        out.rare |= u64::from(kp) << shift;
         out.digits |= u64::from(d) << shift;
         out.tok |= u64::from(t) << shift;
         out.anchors |= u64::from(an) << shift;
@@ -80,6 +77,7 @@ fn block(bytes: &[u8; 64], len: usize) -> Block {
         let real = (1u64 << len) - 1;
         out.tok &= real;
         out.anchors &= real;
+        out.rare &= real;
         low &= real;
     }
     while low != 0 {
@@ -146,9 +144,12 @@ pub(crate) fn run_flags(run: &[u8]) -> u8 {
 pub(crate) struct Classes {
     /// Token-byte mask of every 64-byte block, in order.
     pub(crate) tok: Vec<u64>,
-    /// Positions of `=`, `:`, `>` and `~`, in order; an `=` or `:` right
-    /// after a digit is left out.
+    /// Positions of `=`, `:` and `>`, in order, but those right after a
+    /// digit (`10:30:00`, `x2=`, `3>2`): no key a rule names ends with one,
+    /// and `=>`/`->` have no digit before the `>`.
     pub(crate) anchors: Vec<usize>,
+    /// Positions of `~` and `%`, in order.
+    pub(crate) rare: Vec<usize>,
     /// NUL bytes in the text.
     pub(crate) nuls: usize,
     /// Control bytes in the text (see [`Block::controls`]).
@@ -175,11 +176,14 @@ pub(crate) fn classify(text: &[u8]) -> Classes {
         c.tok.push(b.tok);
         c.nuls += b.nuls as usize;
         c.controls += b.controls as usize;
-        // An `=` or `:` right after a digit (`10:30:00`, `x2=`) ends no key
-        // a rule names (they all end with a letter); `>` and `~` stay.
         let after_digit = b.digits << 1 | digit_before;
         digit_before = b.digits >> 63;
-        let mut a = b.anchors & !(after_digit & !b.keep);
+        let mut a = b.anchors & !after_digit;
+        let mut r = b.rare;
+        while r != 0 {
+            c.rare.push(pos + r.trailing_zeros() as usize);
+            r &= r - 1;
+        }
         while a != 0 {
             c.anchors.push(pos + a.trailing_zeros() as usize);
             a &= a - 1;
@@ -207,12 +211,15 @@ mod tests {
                 .iter()
                 .enumerate()
                 .filter(|&(i, &b)| {
-                    let after_digit = i > 0 && t[i - 1].is_ascii_digit();
-                    matches!(b, b'>' | b'~') || (matches!(b, b'=' | b':') && !after_digit)
+                    matches!(b, b'=' | b':' | b'>') && !(i > 0 && t[i - 1].is_ascii_digit())
                 })
                 .map(|(i, _)| i)
                 .collect();
             assert_eq!(c.anchors, anchors);
+            let rare: Vec<usize> = (0..t.len())
+                .filter(|&i| matches!(t[i], b'~' | b'%'))
+                .collect();
+            assert_eq!(c.rare, rare);
             let nuls = t.iter().filter(|&&b| b == 0).count();
             let controls = t
                 .iter()

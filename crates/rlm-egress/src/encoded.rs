@@ -46,6 +46,8 @@ pub(crate) struct Run {
     pub(crate) segments: Segments,
     /// Every byte a hex digit.
     pub(crate) all_hex: bool,
+    /// `=` padding at the end of the span (of the last segment).
+    pub(crate) pad: u8,
     /// The OR of the byte classes (`URLSAFE`, `STDSYM`, `UPPER`, `NONHEX`,
     /// `DIGIT`), computed once by the scanner for every later test.
     pub(crate) flags: u8,
@@ -70,6 +72,7 @@ impl Run {
             // Every byte of a run is a token byte; those that are not hex
             // digits are the other letters and the four symbols.
             all_hex: flags & (NONHEX | URLSAFE | STDSYM) == 0,
+            pad: 0,
             flags,
         }
     }
@@ -206,6 +209,7 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
         }
         let mut run = Run::of(text, start..i);
         run.span.end = end;
+        run.pad = (end - i) as u8;
         run.segments = Segments::one(start..end);
         // Wrapped base64 (PEM bodies, MIME, `base64` CLI at 76 columns):
         // join with the previous run when that one filled its line and this
@@ -224,6 +228,7 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
                 prev.segments.push(start..end);
                 prev.all_hex &= run.all_hex;
                 prev.flags |= run.flags;
+                prev.pad = run.pad;
                 continue;
             }
         }
@@ -255,6 +260,7 @@ pub(crate) fn split(text: &[u8], run: &Run) -> Vec<Run> {
             let t = &text[seg.clone()];
             let body = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
             let mut r = Run::of(text, seg.start..seg.start + body);
+            r.pad = (t.len() - body).min(2) as u8;
             r.span = seg.clone();
             r.segments = Segments::one(seg.clone());
             r

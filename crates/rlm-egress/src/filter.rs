@@ -447,8 +447,7 @@ impl EgressFilter {
         let mut runs: Vec<Run> = Vec::new();
         encoded::runs_in(text, &classes.tok, encoded::MIN_ENCODED, &mut runs);
         let before = rep.findings.len();
-        self.rules
-            .scan(text, &runs, &classes.anchors, &mut rep.findings);
+        self.rules.scan(text, &runs, classes, &mut rep.findings);
         // Runs inside what a provider rule already cuts whole (private-key
         // blocks, tokens, JWTs) can add nothing the redaction would show:
         // a weaker finding inside a stronger one is dropped anyway.
@@ -466,7 +465,7 @@ impl EgressFilter {
             }
         }
         self.scan_runs(text, runs, &merged, depth, scope, rep);
-        if depth < self.max_depth && memchr::memchr(b'%', text).is_some() {
+        if depth < self.max_depth && classes.rare.iter().any(|&p| text[p] == b'%') {
             let mut pr = Vec::new();
             encoded::percent_runs(text, &mut pr);
             for (span, decoded) in pr {

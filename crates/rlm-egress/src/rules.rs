@@ -18,6 +18,7 @@ use crate::assignment::{
     authorization_value, is_secret_key, may_be_named_key, plausible_assigned_secret, sites, value,
     KeySuffix,
 };
+use crate::classify::Classes;
 use crate::encoded::{Run, DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
 use crate::finding::{Confidence, Finding};
 
@@ -396,13 +397,12 @@ impl RuleSet {
     }
 
     /// Appends the findings of every rule in `text` to `out`.
-    /// `anchors` are the positions of `=`, `:`, `>` and `~` in `text`
-    /// ([`crate::classify`]).
+    /// `classes` is what [`crate::classify`] found in `text`.
     pub(crate) fn scan(
         &self,
         text: &[u8],
         runs: &[Run],
-        anchors: &[usize],
+        classes: &Classes,
         out: &mut Vec<Finding>,
     ) {
         // Windows per rule, collected in text order so merging is linear.
@@ -411,9 +411,9 @@ impl RuleSet {
             let triggers = &self.triggers[m.pattern().as_usize()];
             self.add_hit(text, m.start(), m.end(), triggers, &mut windows, out);
         }
-        self.scan_sites(text, anchors, &mut windows, out);
+        self.scan_sites(text, &classes.anchors, &mut windows, out);
         // Azure AD client secrets: `<digit>Q~` (`~` is rare in text).
-        for &p in anchors {
+        for &p in &classes.rare {
             if text[p] == b'~' && p >= 2 && text[p - 1] == b'Q' && text[p - 2].is_ascii_digit() {
                 let ri = self.site_rules.azure_client_secret;
                 self.add_hit(text, p - 2, p + 1, &[ri], &mut windows, out);
@@ -560,7 +560,7 @@ impl RuleSet {
         };
         let sr = &self.site_rules;
         let v = &text[seg.clone()];
-        let pad = v.iter().rev().take(2).take_while(|&&b| b == b'=').count();
+        let pad = usize::from(run.pad);
         let body = v.len() - pad;
         let mut open = |ri: usize| {
             let start = extend_back(text, seg.start.saturating_sub(KEY_STRETCH + 12));
@@ -1068,7 +1068,7 @@ mod tests {
             crate::encoded::MIN_ENCODED,
             &mut runs,
         );
-        rs.scan(t.as_bytes(), &runs, &classes.anchors, &mut v);
+        rs.scan(t.as_bytes(), &runs, &classes, &mut v);
         v
     }
 
