@@ -424,7 +424,24 @@ impl RuleSet {
         // every prefix has an upper-case letter, or a non-hex letter next to
         // `-`/`_`/`+`/`/`, or `/` and a digit, so hex digests, UUIDs and
         // plain words need no search.
+        // Private-key blocks found so far (in text order) are cut whole: the
+        // runs of their bodies need no rule of their own.
+        let blocks: Vec<Range<usize>> = out
+            .iter()
+            .filter(|f| f.rule == "pem-private-key")
+            .map(|f| f.span.clone())
+            .collect();
+        let mut bi = 0;
         for run in runs {
+            while bi < blocks.len() && blocks[bi].end < run.span.end {
+                bi += 1;
+            }
+            if blocks
+                .get(bi)
+                .is_some_and(|b| b.start <= run.span.start && run.span.end <= b.end)
+            {
+                continue;
+            }
             self.shaped_values(text, run, &mut windows);
             self.run_anchored(text, run, &mut windows, out);
             let f = run.flags;
