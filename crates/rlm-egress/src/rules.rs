@@ -1,10 +1,16 @@
 //! Provider-specific and keyword-anchored secret rules.
 //!
-//! Every rule names the keywords that must occur near a match. One
-//! Aho-Corasick pass over the text finds all keyword hits; only then does a
-//! rule's regex run, and only over a window around its own hits. On typical
-//! output most rules never run at all, and none runs over the whole text, so
-//! the cost is one automaton pass plus work proportional to the hits.
+//! Every rule names the keywords that must occur near a match, and each is
+//! anchored where such a match can only be, so that no rule looks at every
+//! byte: provider prefixes inside token runs ([`TOKEN_RULES`]), `key =
+//! value` forms at their operator ([`SITE_RULES`], [`crate::assignment`]),
+//! keys of a known shape at a value of that shape, Discord, Telegram,
+//! SendGrid and Mailgun keys at their token runs ([`RUN_ANCHORED`]), and the
+//! rest at the hits of one slim Teddy pass over a dozen keywords. A rule's
+//! regex then runs only over a window around its anchor, after a cheap
+//! necessary condition ([`Check`]); private-key blocks, assignments and
+//! `Authorization` headers are parsed by hand. The cost is the classifying
+//! pass, one keyword pass, and work proportional to runs and anchors.
 //!
 //! The formats are written from the providers' documented token shapes
 //! (prefixes, lengths, alphabets), not copied from any other scanner's rules.
