@@ -382,9 +382,15 @@ pub(crate) fn is_texty(d: &[u8]) -> bool {
 
 /// Percent-encoded runs: spans containing at least two `%XX` escapes, with
 /// their decoding.
-pub(crate) fn percent_runs(text: &[u8], out: &mut Vec<(Range<usize>, Vec<u8>)>) {
+/// `percents` are the positions of `%` in `text`, in order (from
+/// [`crate::classify`]).
+pub(crate) fn percent_runs(
+    text: &[u8],
+    percents: impl Iterator<Item = usize>,
+    out: &mut Vec<(Range<usize>, Vec<u8>)>,
+) {
     let mut from = 0;
-    for p in memchr::memchr_iter(b'%', text) {
+    for p in percents {
         if p < from {
             continue;
         }
@@ -473,7 +479,8 @@ mod tests {
     #[test]
     fn percent() {
         let mut v = Vec::new();
-        percent_runs(b"q=password%3Dhunter2%21x&y=1", &mut v);
+        let t = b"q=password%3Dhunter2%21x&y=1";
+        percent_runs(t, memchr::memchr_iter(b'%', t), &mut v);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].1, b"q=password=hunter2!x&y=1");
     }

@@ -467,7 +467,8 @@ impl EgressFilter {
         self.scan_runs(text, runs, &merged, depth, scope, rep);
         if depth < self.max_depth && classes.rare.iter().any(|&p| text[p] == b'%') {
             let mut pr = Vec::new();
-            encoded::percent_runs(text, &mut pr);
+            let percents = classes.rare.iter().copied().filter(|&p| text[p] == b'%');
+            encoded::percent_runs(text, percents, &mut pr);
             for (span, decoded) in pr {
                 self.rescan_decoded(&decoded, span, Encoding::Percent, depth, scope, rep);
             }
