@@ -170,10 +170,17 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
     let mut k = 0usize;
     while k < tok.len() {
         let blk = 64 * k;
-        let mut m = mask(k) as u128 | (mask(k + 1) as u128) << 64;
+        let mut lo = mask(k);
         if cursor > blk {
-            m &= u128::MAX << (cursor - blk);
+            lo &= u64::MAX << (cursor - blk);
         }
+        // Most blocks: no run of `need` inside, and none reaching the next
+        // block (top bit clear): decided on 64 bits.
+        if lo >> 63 == 0 && long_starts(lo as u128, need) == 0 {
+            k += 1;
+            continue;
+        }
+        let m = lo as u128 | (mask(k + 1) as u128) << 64;
         let starts = long_starts(m, need) as u64;
         if starts == 0 {
             k += 1;
