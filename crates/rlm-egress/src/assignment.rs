@@ -85,9 +85,15 @@ pub(crate) fn may_be_named_key(text: &[u8], key_end: usize) -> bool {
         return false;
     }
     let (a, b) = (text[key_end - 2] | 0x20, text[key_end - 1] | 0x20);
-    a.is_ascii_lowercase()
+    if !(a.is_ascii_lowercase()
         && b.is_ascii_lowercase()
-        && KEY_ENDINGS[(b & 31) as usize] >> (a & 31) & 1 == 1
+        && KEY_ENDINGS[(b & 31) as usize] >> (a & 31) & 1 == 1)
+    {
+        return false;
+    }
+    // `id` ends one named key only, `private_key_id`, and many others
+    // (`request_id`, `"id"`).
+    !(a == b'i' && b == b'd') || text[..key_end].ends_with(b"key_id")
 }
 
 #[inline]
