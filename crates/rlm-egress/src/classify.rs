@@ -59,12 +59,13 @@ fn mask16(x: u8x16) -> (u32, u32, u32, u32, u32) {
 
 /// The classes of a 64-byte block of which the first `len` bytes are text.
 #[inline]
-fn block(bytes: &[u8; 64], len: usize) -> Block {
+fn block(bytes: &[u8], len: usize) -> Block {
     let mut out = Block::default();
     let mut low = 0u64;
-    let (quarters, _) = bytes.as_chunks::<16>();
-    for (k, quarter) in quarters.iter().enumerate() {
-        let (t, an, l, d, kp) = mask16(u8x16::new(*quarter));
+    for (k, chunk) in bytes.chunks_exact(16).enumerate() {
+        let mut quarter = [0u8; 16];
+        quarter.copy_from_slice(chunk);
+        let (t, an, l, d, kp) = mask16(u8x16::new(quarter));
         let shift = 16 * k;
         out.rare |= u64::from(kp) << shift;
         out.digits |= u64::from(d) << shift;
@@ -112,8 +113,13 @@ pub(crate) fn run_flags(run: &[u8]) -> u8 {
         url |= x.cmp_eq(splat(b'-')) | x.cmp_eq(splat(b'_'));
         sym |= x.cmp_eq(splat(b'+')) | x.cmp_eq(splat(b'/'));
     };
-    let (quarters, rest) = run.as_chunks::<16>();
-    quarters.iter().for_each(&mut add);
+    let chunks = run.chunks_exact(16);
+    let rest = chunks.remainder();
+    for chunk in chunks {
+        let mut q = [0u8; 16];
+        q.copy_from_slice(chunk);
+        add(&q);
+    }
     if !rest.is_empty() {
         // The last sixteen bytes again (an OR does not mind the overlap),
         // or the short run padded with its own first byte.
@@ -164,13 +170,14 @@ pub(crate) fn classify(text: &[u8]) -> Classes {
         anchors: Vec::with_capacity(text.len() / 32),
         ..Classes::default()
     };
-    let (whole, rest) = text.as_chunks::<64>();
+    let whole = text.chunks_exact(64);
+    let rest = whole.remainder();
     let mut last = [0u8; 64];
     last[..rest.len()].copy_from_slice(rest);
-    let tail = (!rest.is_empty()).then_some((&last, rest.len()));
+    let tail = (!rest.is_empty()).then_some((&last[..], rest.len()));
     // Whether the byte before the block is a digit.
     let mut digit_before = 0u64;
-    for (k, (bytes, len)) in whole.iter().map(|b| (b, 64)).chain(tail).enumerate() {
+    for (k, (bytes, len)) in whole.map(|b| (b, 64)).chain(tail).enumerate() {
         let pos = 64 * k;
         let b = block(bytes, len);
         c.tok.push(b.tok);

@@ -43,8 +43,8 @@
 
 mod assignment;
 mod binary;
-mod classify;
 mod budget;
+mod classify;
 mod context;
 mod encoded;
 mod entropy;
