@@ -40,44 +40,60 @@ pub(crate) fn merge(findings: &[Finding]) -> Vec<Merged<'_>> {
     out
 }
 
-/// Replaces every finding's span by its marker.
-pub(crate) fn redact(input: &[u8], findings: &[Finding]) -> Vec<u8> {
-    let merged = merge(findings);
-    let mut out = Vec::with_capacity(input.len());
+/// The kept stretches of an input of `len` bytes, each followed by the
+/// detector whose marker replaces the span after it (`None` after the
+/// last stretch).
+fn pieces<'a>(
+    len: usize,
+    findings: &'a [Finding],
+) -> impl Iterator<Item = (Range<usize>, Option<&'static str>)> + 'a {
+    let mut merged = merge(findings).into_iter();
     let mut at = 0;
-    for m in merged {
-        let s = m.span.start.min(input.len());
-        let e = m.span.end.min(input.len());
-        if s < at {
-            continue;
+    let mut done = false;
+    std::iter::from_fn(move || {
+        if done {
+            return None;
         }
-        out.extend_from_slice(&input[at..s]);
-        out.extend_from_slice(m.lead.marker().as_bytes());
-        at = e;
+        for m in merged.by_ref() {
+            let s = m.span.start.min(len);
+            if s < at {
+                continue;
+            }
+            let keep = at..s;
+            at = m.span.end.min(len);
+            return Some((keep, Some(m.lead.detector)));
+        }
+        done = true;
+        Some((at.min(len)..len, None))
+    })
+}
+
+/// Replaces every finding's span by its marker `[REDACTED:<detector>]`.
+pub(crate) fn redact(input: &[u8], findings: &[Finding]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    for (keep, marker) in pieces(input.len(), findings) {
+        out.extend_from_slice(&input[keep]);
+        if let Some(detector) = marker {
+            out.extend_from_slice(b"[REDACTED:");
+            out.extend_from_slice(detector.as_bytes());
+            out.push(b']');
+        }
     }
-    out.extend_from_slice(&input[at.min(input.len())..]);
     out
 }
 
 /// [`redact`] for text: `None` when a finding starts or ends inside a
 /// character (then the byte version and a lossy conversion are used).
 pub(crate) fn redact_str(input: &str, findings: &[Finding]) -> Option<String> {
-    let merged = merge(findings);
     let mut out = String::with_capacity(input.len());
-    let mut at = 0;
-    for m in merged {
-        let s = m.span.start.min(input.len());
-        let e = m.span.end.min(input.len());
-        if s < at {
-            continue;
+    for (keep, marker) in pieces(input.len(), findings) {
+        out.push_str(input.get(keep)?);
+        if let Some(detector) = marker {
+            out.push_str("[REDACTED:");
+            out.push_str(detector);
+            out.push(']');
         }
-        out.push_str(input.get(at..s)?);
-        out.push_str("[REDACTED:");
-        out.push_str(m.lead.detector);
-        out.push(']');
-        at = e;
     }
-    out.push_str(input.get(at.min(input.len())..)?);
     Some(out)
 }
 
