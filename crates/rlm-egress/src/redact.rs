@@ -171,6 +171,34 @@ mod tests {
     }
 
     #[test]
+    fn text_and_byte_redaction_agree() {
+        let text = "héllo wörld, key AKIA0123 and more text";
+        let cases: Vec<Vec<Range<usize>>> = vec![
+            vec![],
+            vec![0..3],
+            vec![3..9, 7..12],
+            vec![17..25, 30..200],
+            vec![5..5, 40..41],
+        ];
+        for spans in cases {
+            let mut f: Vec<Finding> = spans
+                .iter()
+                .map(|r| Finding::new("aws-access-key", "r", r.clone(), Confidence::High))
+                .collect();
+            sort_findings(&mut f);
+            let bytes = redact(text.as_bytes(), &f);
+            assert_eq!(
+                redact_str(text, &f).map(String::into_bytes),
+                Some(bytes),
+                "{spans:?}"
+            );
+        }
+        // A span ending inside `é` has no text version.
+        let f = vec![Finding::new("jwt", "r", 0..2, Confidence::High)];
+        assert_eq!(redact_str(text, &f), None);
+    }
+
+    #[test]
     fn truncation_respects_cap_and_utf8() {
         let mut s = "é".repeat(1000).into_bytes();
         assert!(truncate_head_tail(&mut s, 100));
