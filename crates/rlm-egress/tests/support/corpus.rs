@@ -789,13 +789,23 @@ pub fn survives(label: &Label, out: &str, max_echo: usize) -> bool {
 /// Mixed output of about `bytes` bytes for benchmarks: benign outputs with a
 /// planted secret every few KiB and a few context quotes.
 pub fn mixed_output(seed: u64, bytes: usize, context: &str) -> String {
+    mixed(seed, bytes, context, true)
+}
+
+/// [`mixed_output`] without planted secrets: the outputs and context quotes
+/// of an ordinary session.
+pub fn ordinary_output(seed: u64, bytes: usize, context: &str) -> String {
+    mixed(seed, bytes, context, false)
+}
+
+fn mixed(seed: u64, bytes: usize, context: &str, secrets: bool) -> String {
     let mut rng = Rng::new(seed);
     let mut s = String::with_capacity(bytes + 4096);
     let mut n = 0usize;
     while s.len() < bytes {
         n += 1;
         s.push_str(&benign(&mut rng));
-        if n % 8 == 0 {
+        if secrets && n % 8 == 0 {
             let fam = rng.pick(FAMILIES);
             s.push_str(&plant(&mut rng, fam).0);
             s.push('\n');
