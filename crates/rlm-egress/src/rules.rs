@@ -218,13 +218,16 @@ pub(crate) struct RuleSet {
     /// Per rule: the necessary condition checked at a keyword hit before
     /// its regex runs, and how far the window really needs to reach.
     checks: Vec<Check>,
-    /// Indexes of the rules found at operator sites.
-    site_rules: SiteRules,
+    /// Indexes of the rules found from anchors of their own (operators,
+    /// value shapes, token runs, `~`) rather than by keyword.
+    anchored: AnchoredRules,
     regexes: Vec<Regex>,
 }
 
-/// Indexes into [`RULES`] of the rules anchored on operator sites.
-struct SiteRules {
+/// Indexes into [`RULES`] of the rules found from anchors of their own:
+/// operator sites ([`SITE_RULES`]), values of a known shape, token runs and
+/// `~` ([`RUN_ANCHORED`]).
+struct AnchoredRules {
     assignment: usize,
     authorization: usize,
     npmrc: usize,
@@ -375,7 +378,7 @@ impl RuleSet {
             })
             .collect::<Result<Vec<_>, _>>()?;
         let checks = RULES.iter().map(|r| Check::of(r.name)).collect();
-        let site_rules = SiteRules {
+        let anchored = AnchoredRules {
             assignment: rule_index("secret-assignment")?,
             authorization: rule_index("authorization-header")?,
             npmrc: rule_index("npmrc-auth-token")?,
@@ -397,7 +400,7 @@ impl RuleSet {
             token_automaton,
             token_triggers,
             checks,
-            site_rules,
+            anchored,
             regexes,
         })
     }
@@ -421,15 +424,10 @@ impl RuleSet {
         // Azure AD client secrets: `<digit>Q~` (`~` is rare in text).
         for &p in &classes.rare {
             if text[p] == b'~' && p >= 2 && text[p - 1] == b'Q' && text[p - 2].is_ascii_digit() {
-                let ri = self.site_rules.azure_client_secret;
+                let ri = self.anchored.azure_client_secret;
                 self.add_hit(text, p - 2, p + 1, &[ri], &mut windows, out);
             }
         }
-        // Provider prefixes: every match of a token rule is a run of at
-        // least `MIN_ENCODED` token bytes, so it lies in one of `runs`; and
-        // every prefix has an upper-case letter, or a non-hex letter next to
-        // `-`/`_`/`+`/`/`, or `/` and a digit, so hex digests, UUIDs and
-        // plain words need no search.
         // Private-key blocks found so far (in text order) are cut whole: the
         // runs of their bodies need no rule of their own.
         let blocks: Vec<Range<usize>> = out
@@ -450,6 +448,11 @@ impl RuleSet {
             }
             self.shaped_values(text, run, &mut windows);
             self.run_anchored(text, run, &mut windows, out);
+            // Provider prefixes: every match of a token rule is a run of at
+            // least `MIN_ENCODED` token bytes, so it lies in one of `runs`;
+            // and every prefix has an upper-case letter, or a non-hex letter
+            // next to `-`/`_`/`+`/`/`, or `/` and a digit, so hex digests,
+            // UUIDs and plain words need no search.
             let f = run.flags;
             let may_hold_prefix = f & UPPER != 0
                 || (f & NONHEX != 0 && f & (URLSAFE | STDSYM) != 0)
@@ -514,7 +517,7 @@ impl RuleSet {
         windows: &mut [Vec<Range<usize>>],
         out: &mut Vec<Finding>,
     ) {
-        let sr = &self.site_rules;
+        let sr = &self.anchored;
         sites(text, anchors, |site| {
             let mut window = |ri: usize, back: usize| {
                 let start = extend_back(text, site.key_end.saturating_sub(back));
@@ -581,7 +584,7 @@ impl RuleSet {
         let Some(seg) = run.segments.single() else {
             return;
         };
-        let sr = &self.site_rules;
+        let sr = &self.anchored;
         let v = &text[seg.clone()];
         let pad = usize::from(run.pad);
         let body = v.len() - pad;
@@ -641,7 +644,7 @@ impl RuleSet {
         windows: &mut [Vec<Range<usize>>],
         out: &mut Vec<Finding>,
     ) {
-        let sr = &self.site_rules;
+        let sr = &self.anchored;
         let s = run.span.start;
         let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
         let before = |n: usize| &text[s.saturating_sub(n)..s];
