@@ -2,9 +2,10 @@
 //! instruction, telling every later stage where to look.
 //!
 //! Per block it yields a bit mask of token bytes (`[A-Za-z0-9+/_-]`: where
-//! keys, tokens and encodings can be), a bit mask of the rare bytes that
-//! anchor rules (`=`, `:`, `>` of `key = value` operators, `~` of Azure
-//! secrets), and counts of NUL and control bytes (binary sniffing). Each
+//! keys, tokens and encodings can be), the bytes that anchor rules (`=`,
+//! `:`, `>` of `key = value` operators, not after a digit; `~` of Azure
+//! secrets and `%` of percent-encoding), and counts of NUL and control
+//! bytes (binary sniffing). Each
 //! separate pass over a 20 MB output costs milliseconds (the text does not
 //! fit in cache), so these share one; everything after it works per run or
 //! per anchor, not per byte.
