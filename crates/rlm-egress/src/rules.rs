@@ -523,13 +523,7 @@ impl RuleSet {
                 let start = extend_back(text, site.key_end.saturating_sub(back));
                 let from = site.value_from.min(text.len());
                 let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |p| from + p + 1);
-                let w = &mut windows[ri];
-                match w.last_mut() {
-                    Some(last) if start <= last.end && start >= last.start => {
-                        last.end = last.end.max(end)
-                    }
-                    _ => w.push(start..end),
-                }
+                open_window(&mut windows[ri], start..end);
             };
             if may_be_named_key(text, site.key_end) {
                 let key = KeySuffix::of(text, site.key_end);
@@ -591,17 +585,11 @@ impl RuleSet {
         let mut open = |ri: usize| {
             let start = extend_back(text, seg.start.saturating_sub(KEY_STRETCH + 12));
             let end = (seg.end + 1).min(text.len());
-            let w = &mut windows[ri];
-            match w.last_mut() {
-                Some(last) if start <= last.end && start >= last.start => {
-                    last.end = last.end.max(end)
-                }
-                _ => w.push(start..end),
-            }
+            open_window(&mut windows[ri], start..end);
         };
         let named = |name: &[u8]| {
             let from = seg.start.saturating_sub(KEY_STRETCH + 12);
-            mentions(&text[from..seg.start], name)
+            rfind_ci(&text[from..seg.start], name).is_some()
         };
         if run.flags & URLSAFE == 0 {
             if body == 40 && pad == 0 && named(b"aws") {
@@ -724,17 +712,6 @@ fn rfind_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
     })
 }
 
-/// Whether `name` (lower-case ASCII) occurs in `hay` in any case.
-fn mentions(hay: &[u8], name: &[u8]) -> bool {
-    let Some((&first, rest)) = name.split_first() else {
-        return true;
-    };
-    memchr::memchr2_iter(first, first.to_ascii_uppercase(), hay).any(|p| {
-        hay[p + 1..].len() >= rest.len()
-            && hay[p + 1..p + 1 + rest.len()].eq_ignore_ascii_case(rest)
-    })
-}
-
 /// How far back a provider's name may be from the end of a long key
 /// (`aws[...]{0,32}?(?:secret|sk)[...]{0,24}`).
 const KEY_STRETCH: usize = 72;
@@ -780,13 +757,7 @@ impl RuleSet {
                 Some(end) => extend_fwd(text, end.min(ke.saturating_add(r.fwd)).min(n)),
                 None => extend_fwd(text, ke.saturating_add(r.fwd).min(n)),
             };
-            let w = &mut windows[ri];
-            match w.last_mut() {
-                Some(last) if start <= last.end && start >= last.start => {
-                    last.end = last.end.max(end)
-                }
-                _ => w.push(start..end),
-            }
+            open_window(&mut windows[ri], start..end);
         }
     }
 }
@@ -1021,6 +992,17 @@ fn pem_block(t: &[u8], ks: usize, ke: usize) -> Option<Range<usize>> {
         }
     }
     Some(begin..i)
+}
+
+/// Adds `w` to a rule's windows, widening the last one when `w` starts
+/// inside it (windows arrive in text order within each pass).
+fn open_window(windows: &mut Vec<Range<usize>>, w: Range<usize>) {
+    match windows.last_mut() {
+        Some(last) if w.start <= last.end && w.start >= last.start => {
+            last.end = last.end.max(w.end)
+        }
+        _ => windows.push(w),
+    }
 }
 
 /// Whether a byte can be part of a token, for widening windows so that a
