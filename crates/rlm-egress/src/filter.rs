@@ -451,20 +451,14 @@ impl EgressFilter {
         // Runs inside what a provider rule already cuts whole (private-key
         // blocks, tokens, JWTs) can add nothing the redaction would show:
         // a weaker finding inside a stronger one is dropped anyway.
-        let mut cover: Vec<Range<usize>> = rep.findings[before..]
-            .iter()
-            .filter(|f| f.confidence == Confidence::High)
-            .map(|f| f.span.clone())
-            .collect();
-        cover.sort_unstable_by_key(|r| r.start);
-        let mut merged: Vec<Range<usize>> = Vec::with_capacity(cover.len());
-        for r in cover {
-            match merged.last_mut() {
-                Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-                _ => merged.push(r),
-            }
-        }
-        self.scan_runs(text, runs, &merged, depth, scope, rep);
+        let cover = redact::union(
+            rep.findings[before..]
+                .iter()
+                .filter(|f| f.confidence == Confidence::High)
+                .map(|f| f.span.clone())
+                .collect(),
+        );
+        self.scan_runs(text, runs, &cover, depth, scope, rep);
         if depth < self.max_depth && classes.rare.iter().any(|&p| text[p] == b'%') {
             let mut pr = Vec::new();
             let percents = classes.rare.iter().copied().filter(|&p| text[p] == b'%');

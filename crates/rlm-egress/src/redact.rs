@@ -40,6 +40,19 @@ pub(crate) fn merge(findings: &[Finding]) -> Vec<Merged<'_>> {
     out
 }
 
+/// `spans` sorted by start, overlapping or touching ones joined.
+pub(crate) fn union(mut spans: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    spans.sort_unstable_by_key(|r| r.start);
+    let mut out: Vec<Range<usize>> = Vec::with_capacity(spans.len());
+    for r in spans {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
 /// The kept stretches of an input of `len` bytes, each followed by the
 /// detector whose marker replaces the span after it (`None` after the
 /// last stretch).

@@ -471,15 +471,7 @@ impl RuleSet {
         // The passes interleave: restore text order where they met.
         for w in &mut windows {
             if !w.is_sorted_by_key(|r| r.start) {
-                w.sort_unstable_by_key(|r| r.start);
-                let mut merged: Vec<Range<usize>> = Vec::with_capacity(w.len());
-                for r in w.drain(..) {
-                    match merged.last_mut() {
-                        Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-                        _ => merged.push(r),
-                    }
-                }
-                *w = merged;
+                *w = crate::redact::union(std::mem::take(w));
             }
         }
         for (ri, ws) in windows.iter().enumerate() {
