@@ -330,41 +330,18 @@ impl RuleSet {
                 }
             }
         }
-        let token_triggers = token_keywords
-            .iter()
-            .map(|k| {
-                (0..RULES.len())
-                    .filter(|&ri| {
-                        TOKEN_RULES.contains(&RULES[ri].name)
-                            && RULES[ri].keywords.iter().any(|rk| k.contains(rk))
-                    })
-                    .collect()
-            })
-            .collect();
-        let token_automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&token_keywords)?;
-        let triggers = keywords
-            .iter()
-            .map(|k| {
-                (0..RULES.len())
-                    .filter(|&ri| {
-                        let r = &RULES[ri];
-                        !TOKEN_RULES.contains(&r.name)
-                            && !SITE_RULES.contains(&r.name)
-                            && !RUN_ANCHORED.contains(&r.name)
-                            && r.keywords.iter().any(|rk| {
-                                k.contains(rk)
-                                    || (CASE_VARIANTS.contains(rk)
-                                        && k.to_ascii_lowercase().contains(rk))
-                            })
-                    })
-                    .collect()
-            })
-            .collect();
-        let text_automaton = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::LeftmostLongest)
-            .build(&keywords)?;
+        let (token_automaton, token_triggers) = keyword_pass(&token_keywords, |r, k| {
+            TOKEN_RULES.contains(&r.name) && r.keywords.iter().any(|rk| k.contains(rk))
+        })?;
+        let (text_automaton, triggers) = keyword_pass(&keywords, |r, k| {
+            !TOKEN_RULES.contains(&r.name)
+                && !SITE_RULES.contains(&r.name)
+                && !RUN_ANCHORED.contains(&r.name)
+                && r.keywords.iter().any(|rk| {
+                    k.contains(rk)
+                        || (CASE_VARIANTS.contains(rk) && k.to_ascii_lowercase().contains(rk))
+                })
+        })?;
         let regexes = RULES
             .iter()
             .map(|r| {
@@ -984,6 +961,26 @@ fn pem_block(t: &[u8], ks: usize, ke: usize) -> Option<Range<usize>> {
         }
     }
     Some(begin..i)
+}
+
+/// A leftmost-longest automaton over `keywords`, and for each keyword the
+/// rules it triggers (`triggers(rule, keyword)`).
+fn keyword_pass<K: AsRef<str>>(
+    keywords: &[K],
+    triggers: impl Fn(&RuleDef, &str) -> bool,
+) -> Result<(AhoCorasick, Vec<Vec<usize>>), RuleError> {
+    let automaton = AhoCorasickBuilder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .build(keywords.iter().map(AsRef::as_ref))?;
+    let rules = keywords
+        .iter()
+        .map(|k| {
+            (0..RULES.len())
+                .filter(|&ri| triggers(&RULES[ri], k.as_ref()))
+                .collect()
+        })
+        .collect();
+    Ok((automaton, rules))
 }
 
 /// Adds `w` to a rule's windows, widening the last one when `w` starts
