@@ -114,32 +114,12 @@ impl DockerSandbox {
             mount,
             true,
         );
-        // Armed from before the container exists until the session owns it:
-        // if this future is dropped in between (Ctrl-C during a start), the
-        // container named `id` is removed anyway.
-        let mut guard = LaunchGuard(Some(DockerBackend {
-            docker: docker.clone(),
-            id: id.clone(),
-            temp_dir: temp_dir.clone(),
-        }));
-        let created = docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::new().name(&id).build()),
-                body,
-            )
-            .await
-            .map_err(|e| {
-                guard.disarm();
-                RuntimeError::docker("create", e)
-            })?;
-        let backend = DockerBackend {
-            docker: docker.clone(),
-            id: created.id.clone(),
-            temp_dir,
-        };
+        let mut guard = create(&docker, &id, body, temp_dir).await?;
+        let backend = guard.backend.clone();
+        let container = backend.id.clone();
         let attach = docker
             .attach_container(
-                &created.id,
+                &container,
                 Some(
                     AttachContainerOptionsBuilder::new()
                         .stream(true)
@@ -160,7 +140,7 @@ impl DockerSandbox {
             }
         };
         if let Err(e) = docker
-            .start_container(&created.id, None::<StartContainerOptions>)
+            .start_container(&container, None::<StartContainerOptions>)
             .await
         {
             guard.disarm();
@@ -187,7 +167,7 @@ impl DockerSandbox {
         let info = SessionInfo {
             id: id.clone(),
             backend: "docker".to_string(),
-            container_id: Some(created.id.clone()),
+            container_id: Some(container.clone()),
             runtime: self.runtime.name.clone(),
             is_gvisor: false,
             kernel_release: String::new(),
@@ -270,25 +250,86 @@ impl Sandbox for DockerSandbox {
     }
 }
 
-/// Removes a container whose launch was abandoned midway.
-struct LaunchGuard(Option<DockerBackend>);
+/// Creates the container named `id` in a task of its own, so that the
+/// outcome is always known: if the launch is dropped while Docker creates
+/// it, the task removes the container once it exists (see `launches.rs`).
+pub(crate) async fn create(
+    docker: &Docker,
+    id: &str,
+    body: bollard::models::ContainerCreateBody,
+    temp_dir: Option<PathBuf>,
+) -> Result<LaunchGuard, RuntimeError> {
+    let ticket = crate::launches::ticket().ok_or(RuntimeError::ShuttingDown)?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let docker = docker.clone();
+    let name = id.to_string();
+    tokio::spawn(async move {
+        let _ticket = ticket;
+        let created = docker
+            .create_container(
+                Some(CreateContainerOptionsBuilder::new().name(&name).build()),
+                body,
+            )
+            .await
+            .map(|c| LaunchGuard {
+                backend: DockerBackend {
+                    docker: docker.clone(),
+                    id: c.id,
+                    temp_dir,
+                },
+                armed: true,
+            });
+        if let Err(Ok(mut unclaimed)) = tx.send(created) {
+            unclaimed.armed = false;
+            tracing::info!(container = %unclaimed.backend.id, "sandbox start abandoned during create; removing its container");
+            unclaimed.backend.destroy().await;
+        }
+    });
+    match rx.await {
+        Ok(created) => created.map_err(|e| RuntimeError::docker("create", e)),
+        // The task was dropped with the runtime: nothing waits for it.
+        Err(_) => Err(RuntimeError::ShuttingDown),
+    }
+}
+
+/// Owns a created container until its session does: removes it if the
+/// launch is abandoned midway (its future dropped by Ctrl-C or a timeout).
+pub(crate) struct LaunchGuard {
+    backend: DockerBackend,
+    armed: bool,
+}
 
 impl LaunchGuard {
+    /// The container's full id.
+    pub(crate) fn id(&self) -> &str {
+        &self.backend.id
+    }
+
     fn disarm(&mut self) {
-        self.0 = None;
+        self.armed = false;
+    }
+
+    /// Removes the container now, waiting for Docker.
+    pub(crate) async fn remove(mut self) {
+        self.disarm();
+        self.backend.destroy().await;
     }
 }
 
 impl Drop for LaunchGuard {
     fn drop(&mut self) {
-        if let Some(b) = self.0.take() {
-            tracing::warn!(container = %b.id, "sandbox start abandoned; removing its container");
-            b.destroy_detached();
+        if self.armed {
+            tracing::info!(container = %self.backend.id, "sandbox start abandoned; removing its container");
+            self.backend.destroy_detached();
         }
     }
 }
 
+/// How many times a removal is tried (about 1.5 s of back-off in all).
+const REMOVE_ATTEMPTS: u32 = 5;
+
 /// One container, as the protocol driver sees it.
+#[derive(Clone)]
 pub(crate) struct DockerBackend {
     docker: Docker,
     id: String,
@@ -338,20 +379,32 @@ impl Backend for DockerBackend {
     }
 
     async fn destroy(&self) {
-        let r = self
-            .docker
-            .remove_container(
-                &self.id,
-                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
-            )
-            .await;
-        match r {
-            Ok(()) => tracing::debug!(container = %self.id, "sandbox removed"),
-            Err(bollard::errors::Error::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {}
-            Err(e) => {
-                tracing::warn!(container = %self.id, error = %e, "could not remove sandbox; `rlm doctor --reap` will")
+        // A container still being started (an abandoned launch) can refuse
+        // removal for a moment ("removal already in progress", a kill that
+        // races the start): try again briefly before leaving it to the reaper.
+        for attempt in 1..=REMOVE_ATTEMPTS {
+            let r = self
+                .docker
+                .remove_container(
+                    &self.id,
+                    Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+                )
+                .await;
+            match r {
+                Ok(()) => {
+                    tracing::debug!(container = %self.id, "sandbox removed");
+                    break;
+                }
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => break,
+                Err(e) if attempt < REMOVE_ATTEMPTS => {
+                    tracing::debug!(container = %self.id, error = %e, attempt, "sandbox removal refused; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
+                }
+                Err(e) => {
+                    tracing::warn!(container = %self.id, error = %e, "could not remove sandbox; `rlm doctor --reap` will")
+                }
             }
         }
         if let Some(d) = &self.temp_dir {

@@ -85,6 +85,10 @@ pub enum RuntimeError {
     /// The agent did not answer in time during start or a control exchange.
     #[error("sandbox did not answer within {0:?}; the session was ended")]
     Unresponsive(Duration),
+    /// This process stopped starting sandboxes: it is on its way out
+    /// ([`crate::remove_own_sandboxes`] was called).
+    #[error("no new sandbox: this process is shutting down and has removed its sandboxes")]
+    ShuttingDown,
     /// An I/O error on the host side.
     #[error("I/O error talking to the sandbox: {0}")]
     Io(#[from] std::io::Error),

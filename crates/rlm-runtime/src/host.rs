@@ -5,9 +5,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use bollard::query_parameters::{
-    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, RemoveContainerOptionsBuilder,
-};
+use bollard::query_parameters::AttachContainerOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
 
@@ -193,23 +191,11 @@ impl DockerHost {
             ContextMount::None,
             false,
         );
-        let created = self
-            .docker
-            .create_container(
-                Some(CreateContainerOptionsBuilder::new().name(&session).build()),
-                body,
-            )
-            .await
-            .map_err(|e| RuntimeError::docker("create (probe)", e))?;
-        let id = created.id;
+        // Created like a session's container: an abandoned probe is removed.
+        let created = crate::docker::create(&self.docker, &session, body, None).await?;
+        let id = created.id().to_string();
         let result = self.run_probe(&id).await;
-        let _ = self
-            .docker
-            .remove_container(
-                &id,
-                Some(RemoveContainerOptionsBuilder::new().force(true).build()),
-            )
-            .await;
+        created.remove().await;
         if result.is_err() {
             crate::reaper::kill_runtime_leftovers(&id);
         }

@@ -37,6 +37,7 @@ mod error;
 mod hardening;
 pub mod host;
 mod hostcall;
+mod launches;
 mod local;
 mod owner;
 mod pool;

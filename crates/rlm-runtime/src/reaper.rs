@@ -4,6 +4,7 @@
 //! runsc start leaves running and `docker ps` does not show.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use bollard::query_parameters::{ListContainersOptionsBuilder, RemoveContainerOptionsBuilder};
 
@@ -29,45 +30,65 @@ pub async fn reap_orphans() -> Result<ReapReport, RuntimeError> {
     Ok(DockerHost::connect().await?.reap_orphans().await)
 }
 
-/// Connects to Docker and removes every sandbox this process owns (for an
-/// interrupted command on its way out).
+/// For a process on its way out (an interrupted command): stops this
+/// process from starting any more sandboxes, waits (up to 10 s) for
+/// container creations already sent to Docker, then removes every sandbox
+/// this process owns. Later starts fail with [`RuntimeError::ShuttingDown`].
+/// Returns how many were removed.
 pub async fn remove_own_sandboxes() -> Result<usize, RuntimeError> {
+    crate::launches::close();
+    crate::launches::settle(SETTLE_LIMIT).await;
     Ok(DockerHost::connect().await?.remove_own_sandboxes().await)
 }
 
+/// How long an exit waits for creations in flight.
+const SETTLE_LIMIT: Duration = Duration::from_secs(10);
+/// Sweeps of one's own containers before giving up on a stubborn one.
+const SWEEP_ROUNDS: u32 = 5;
+
 impl DockerHost {
     /// Removes every sandbox container labelled with this process as its
-    /// owner. A command that is interrupted calls it last, so a session
-    /// still starting in a task its caller no longer awaits cannot outlive
-    /// the process. Returns how many were removed.
+    /// owner, sweeping again while any is left (one being started can
+    /// refuse removal for a moment). Returns how many were removed. Unlike
+    /// [`remove_own_sandboxes`] it neither stops new launches nor waits for
+    /// creations in flight.
     pub async fn remove_own_sandboxes(&self) -> usize {
-        let mut filters = HashMap::new();
         let mine = format!("{LABEL_OWNER_PID}={}", std::process::id());
-        filters.insert("label", vec![mine.as_str()]);
-        let Ok(list) = self
-            .client()
-            .list_containers(Some(
-                ListContainersOptionsBuilder::new()
-                    .all(true)
-                    .filters(&filters)
-                    .build(),
-            ))
-            .await
-        else {
-            return 0;
-        };
         let mut removed = 0;
-        for id in list.into_iter().filter_map(|c| c.id) {
-            let gone = self
+        for round in 1..=SWEEP_ROUNDS {
+            let mut filters = HashMap::new();
+            filters.insert("label", vec![mine.as_str()]);
+            let Ok(list) = self
                 .client()
-                .remove_container(
-                    &id,
-                    Some(RemoveContainerOptionsBuilder::new().force(true).build()),
-                )
-                .await;
-            if gone.is_ok() {
-                removed += 1;
+                .list_containers(Some(
+                    ListContainersOptionsBuilder::new()
+                        .all(true)
+                        .filters(&filters)
+                        .build(),
+                ))
+                .await
+            else {
+                break;
+            };
+            if list.is_empty() {
+                break;
             }
+            for id in list.into_iter().filter_map(|c| c.id) {
+                let gone = self
+                    .client()
+                    .remove_container(
+                        &id,
+                        Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+                    )
+                    .await;
+                match gone {
+                    Ok(()) => removed += 1,
+                    Err(e) => {
+                        tracing::debug!(container = %id, error = %e, round, "own sandbox not removed yet")
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100 * u64::from(round))).await;
         }
         removed
     }
