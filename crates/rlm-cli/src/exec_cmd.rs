@@ -8,7 +8,8 @@
 //!
 //! Exit status: 0 ok; 1 the code raised or exited non-zero; 124 timeout;
 //! 137 out of memory; 2 usage or configuration error; 3 sandbox
-//! unavailable or refused. Other tools depend on this contract.
+//! unavailable or refused; 130 interrupted by Ctrl-C (143 by SIGTERM), the
+//! sandbox removed first. Other tools depend on this contract.
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
@@ -25,8 +26,6 @@ use rlm_runtime::{
 const USAGE: i32 = 2;
 /// Exit: the sandbox is unavailable or refused.
 const UNAVAILABLE: i32 = 3;
-/// Exit: interrupted by Ctrl-C.
-const INTERRUPTED: i32 = 130;
 
 /// Run Python code in a sandbox session with every isolation layer.
 #[derive(clap::Args, Debug, Clone)]
@@ -150,22 +149,11 @@ async fn run_inner(args: &ExecArgs, mut loader: ConfigLoader) -> Result<i32, (i3
         .map_err(|e| (runtime_exit(&e), e.to_string()))?;
     let info = session.info().clone();
 
-    let result = tokio::select! {
-        r = session.exec(ExecRequest::new(code)) => Some(r),
-        _ = tokio::signal::ctrl_c() => None,
-    };
-    // Removed on every path, Ctrl-C included.
+    // Ctrl-C is handled around the whole command (`interrupt.rs`): the
+    // session is dropped, which removes its container.
+    let result = session.exec(ExecRequest::new(code)).await;
     session.close().await;
-    let outcome = match result {
-        None => {
-            return Err((
-                INTERRUPTED,
-                "interrupted; the sandbox was removed".to_string(),
-            ))
-        }
-        Some(Err(e)) => return Err((UNAVAILABLE, e.to_string())),
-        Some(Ok(o)) => o,
-    };
+    let outcome = result.map_err(|e| (UNAVAILABLE, e.to_string()))?;
     Ok(report(args, &filter, &info, &outcome))
 }
 

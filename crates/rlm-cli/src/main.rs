@@ -13,6 +13,7 @@ mod doctor;
 mod egress_cmd;
 mod exec_cmd;
 mod exit;
+mod interrupt;
 mod run_cmd;
 
 use std::path::PathBuf;
@@ -115,10 +116,19 @@ fn main() -> ExitCode {
     let loader = cli.loader();
     let code = match &cli.command {
         Command::Config { command } => config_cmd::run(command, loader),
-        Command::Doctor(args) => block_on(doctor::run(args, loader)),
+        Command::Doctor(args) => block_on(interrupt::exit_on_signal(
+            "rlm doctor",
+            doctor::run(args, loader),
+        )),
         Command::Egress(args) => egress_cmd::run(args),
-        Command::Exec(args) => block_on(exec_cmd::run(args, loader)),
-        Command::Run(args) => block_on(run_cmd::run(args, loader)),
+        Command::Exec(args) => block_on(interrupt::exit_on_signal(
+            "rlm exec",
+            exec_cmd::run(args, loader),
+        )),
+        Command::Run(args) => block_on(interrupt::exit_on_signal(
+            "rlm run",
+            run_cmd::run(args, loader),
+        )),
         Command::Audit(args) => audit_cmd::run(args),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))

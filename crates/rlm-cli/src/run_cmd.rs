@@ -3,7 +3,8 @@
 //! Exit status: 0 answered; 2 usage or configuration; 3 sandbox
 //! unavailable; 4 budget (money, tokens, calls); 5 iteration limit; 6 depth
 //! limit; 7 wall-clock limit; 8 provider failure; 9 answer blocked by the
-//! egress filter; 1 internal error.
+//! egress filter; 1 internal error; 130 interrupted by Ctrl-C (143 by
+//! SIGTERM), every sandbox of the run removed first.
 
 use std::future::Future;
 use std::io::{IsTerminal, Write};
@@ -183,21 +184,8 @@ pub(crate) async fn run(args: &RunArgs, loader: rlm_config::ConfigLoader) -> i32
             );
         }));
     }
-    // Ctrl-C drops the run: every session it holds is removed on drop
-    // (synchronously, bounded), so no sandbox outlives the interrupt.
-    let report = tokio::select! {
-        r = orchestrator.run(request) => r,
-        _ = tokio::signal::ctrl_c() => {
-            if tty {
-                eprint!("\r\x1b[2K");
-            }
-            // Sessions still starting in tasks the run spawned are not
-            // dropped with it: sweep whatever this process still owns.
-            let _ = rlm_runtime::remove_own_sandboxes().await;
-            eprintln!("rlm run: interrupted; the run's sandboxes were removed");
-            return 130;
-        }
-    };
+    // Ctrl-C is handled around the whole command (`interrupt.rs`).
+    let report = orchestrator.run(request).await;
     if tty {
         eprint!("\r\x1b[2K");
     }
