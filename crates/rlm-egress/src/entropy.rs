@@ -92,49 +92,54 @@ fn build_table() -> Table {
             }
         })
         .collect();
-    // ln(i!) for the multinomial probabilities below.
-    let mut lnfact = vec![0.0f64; MAX_TOKEN + 1];
-    for i in 1..=MAX_TOKEN {
-        lnfact[i] = lnfact[i - 1] + (i as f64).ln();
-    }
     let stats = [Alphabet::Hex, Alphabet::Alnum, Alphabet::Base64]
-        .map(|a| random_entropy_stats(a.k(), &xlogx, &lnfact));
+        .map(|a| random_entropy_stats(a.k(), &xlogx));
     Table { stats, xlogx }
+}
+
+/// `E f(X)` for `X ~ Binomial(m, q)`, for every `m` up to [`MAX_TOKEN`].
+fn binomial_means(q: f64, f: &[f64]) -> Vec<f64> {
+    (0..=MAX_TOKEN)
+        .map(|m| {
+            // The probabilities by their ratio `P(b+1)/P(b) = (m-b)/(b+1) *
+            // q/(1-q)`, from `P(0) = (1-q)^m`: no factorials, one `exp`.
+            let mut pb = (m as f64 * (1.0 - q).ln()).exp();
+            let mut e = 0.0;
+            for (b, &fb) in f[..=m].iter().enumerate() {
+                e += pb * fb;
+                pb *= (m - b) as f64 / (b + 1) as f64 * (q / (1.0 - q));
+            }
+            e
+        })
+        .collect()
 }
 
 /// Exact mean and sd of `H = log2 n - S/n`, `S = sum_i f(X_i)`, `f(x) = x log2 x`,
 /// where `(X_1..X_k)` is multinomial(n, 1/k). By symmetry only the law of one
-/// count (binomial) and of a pair of counts (trinomial) is needed:
+/// count (binomial) and of a pair of counts is needed:
 /// `E[S] = k E f(X1)`, `E[S^2] = k E f(X1)^2 + k(k-1) E f(X1) f(X2)`.
-/// The pair sum is O(n^2); the table only reaches lengths where it matters,
-/// beyond that the sd is extrapolated (it shrinks like 1/n).
-fn random_entropy_stats(k: usize, xlogx: &[f64], lnfact: &[f64]) -> Vec<(f64, f64)> {
-    const EXACT_UP_TO: usize = 128;
+/// Given `X1 = a`, `X2` is binomial(n - a, p/(1-p)), so the pair term is
+/// `sum_a P(X1 = a) f(a) g(n - a)` with `g(m) = E f(Binomial(m, p/(1-p)))`
+/// computed once: the whole table costs O(MAX_TOKEN^2) operations. (It is
+/// built on the first judgement of a process, a CLI run included.) Past
+/// [`EXACT_UP_TO`] the sd is extrapolated (it shrinks like 1/n).
+fn random_entropy_stats(k: usize, xlogx: &[f64]) -> Vec<(f64, f64)> {
     let p = 1.0 / k as f64;
-    let (lp, lq1, lq2) = (p.ln(), (1.0 - p).ln(), (1.0 - 2.0 * p).ln());
+    let g = binomial_means(p / (1.0 - p), xlogx);
     let mut out = vec![(0.0, 0.0); MAX_TOKEN + 1];
     for n in 1..=MAX_TOKEN {
         let nf = n as f64;
-        let mut ef = 0.0;
-        let mut ef2 = 0.0;
-        for a in 0..=n {
-            let lpa = lnfact[n] - lnfact[a] - lnfact[n - a] + a as f64 * lp + (n - a) as f64 * lq1;
-            let pa = lpa.exp();
-            ef += pa * xlogx[a];
-            ef2 += pa * xlogx[a] * xlogx[a];
+        let (mut ef, mut ef2, mut efab) = (0.0, 0.0, 0.0);
+        let mut pa = (nf * (1.0 - p).ln()).exp();
+        for (a, &f) in xlogx[..=n].iter().enumerate() {
+            ef += pa * f;
+            ef2 += pa * f * f;
+            efab += pa * f * g[n - a];
+            pa *= (n - a) as f64 / (a + 1) as f64 * (p / (1.0 - p));
         }
         let mean_s = k as f64 * ef;
         let mean = nf.log2() - mean_s / nf;
         let sd = if n <= EXACT_UP_TO {
-            let mut efab = 0.0;
-            for a in 1..=n {
-                for b in 1..=(n - a) {
-                    let l = lnfact[n] - lnfact[a] - lnfact[b] - lnfact[n - a - b]
-                        + (a + b) as f64 * lp
-                        + (n - a - b) as f64 * lq2;
-                    efab += l.exp() * xlogx[a] * xlogx[b];
-                }
-            }
             let es2 = k as f64 * ef2 + (k * (k - 1)) as f64 * efab;
             let var_s = (es2 - mean_s * mean_s).max(0.0);
             var_s.sqrt() / nf
@@ -145,6 +150,9 @@ fn random_entropy_stats(k: usize, xlogx: &[f64], lnfact: &[f64]) -> Vec<(f64, f6
     }
     out
 }
+
+/// Token length up to which the table's sd is computed exactly.
+const EXACT_UP_TO: usize = 128;
 
 /// Expected entropy (bits/char) of a uniformly random string of `n` symbols
 /// over `k`-symbol `alphabet`, and its standard deviation.
@@ -426,6 +434,61 @@ fn camel_words(s: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recurrences_match_the_closed_form() {
+        let t = table();
+        let lnfact: Vec<f64> = (0..=MAX_TOKEN)
+            .scan(0.0f64, |acc, i| {
+                if i > 0 {
+                    *acc += (i as f64).ln();
+                }
+                Some(*acc)
+            })
+            .collect();
+        for alphabet in [Alphabet::Hex, Alphabet::Alnum, Alphabet::Base64] {
+            let k = alphabet.k();
+            let p = 1.0 / k as f64;
+            let (lp, lq1, lq2) = (p.ln(), (1.0 - p).ln(), (1.0 - 2.0 * p).ln());
+            for n in [1usize, 2, 20, 40, 64, 100, 128, 200, 256] {
+                let nf = n as f64;
+                let prob = |l: f64| l.exp();
+                let (mut ef, mut ef2) = (0.0, 0.0);
+                for a in 0..=n {
+                    let pa = prob(
+                        lnfact[n] - lnfact[a] - lnfact[n - a]
+                            + a as f64 * lp
+                            + (n - a) as f64 * lq1,
+                    );
+                    ef += pa * t.xlogx[a];
+                    ef2 += pa * t.xlogx[a] * t.xlogx[a];
+                }
+                let mean_s = k as f64 * ef;
+                let (mean, sd) = random_entropy(alphabet, n);
+                assert!(
+                    (mean - (nf.log2() - mean_s / nf)).abs() < 1e-9,
+                    "{alphabet:?} {n}"
+                );
+                if n <= 128 {
+                    let mut efab = 0.0;
+                    for a in 1..=n {
+                        for b in 1..=(n - a) {
+                            let l = lnfact[n] - lnfact[a] - lnfact[b] - lnfact[n - a - b]
+                                + (a + b) as f64 * lp
+                                + (n - a - b) as f64 * lq2;
+                            efab += prob(l) * t.xlogx[a] * t.xlogx[b];
+                        }
+                    }
+                    let es2 = k as f64 * ef2 + (k * (k - 1)) as f64 * efab;
+                    let want = (es2 - mean_s * mean_s).max(0.0).sqrt() / nf;
+                    assert!(
+                        (sd - want).abs() <= 1e-9 * want.max(1.0),
+                        "{alphabet:?} {n}: {sd} vs {want}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn random_mean_is_sane() {
