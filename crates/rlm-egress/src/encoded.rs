@@ -250,6 +250,17 @@ const DECODE_CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
 const STANDARD: GeneralPurpose = GeneralPurpose::new(&alphabet::STANDARD, DECODE_CONFIG);
 const URL_SAFE: GeneralPurpose = GeneralPurpose::new(&alphabet::URL_SAFE, DECODE_CONFIG);
 
+/// Whether `b64` (unpadded standard base64, at most 40 bytes) decodes to
+/// ASCII digits only, at least `min_digits` of them: how a numeric id looks
+/// inside a token (the first part of a Discord token).
+pub(crate) fn is_base64_of_digits(b64: &[u8], min_digits: usize) -> bool {
+    let mut buf = [0u8; 30];
+    match STANDARD.decode_slice(b64, &mut buf) {
+        Ok(n) => n >= min_digits && buf[..n].iter().all(u8::is_ascii_digit),
+        Err(_) => false,
+    }
+}
+
 /// Decodes a run as hex or base64 into `out` (cleared first; a buffer the
 /// caller reuses across runs), its segments joined. Returns the encoding.
 pub(crate) fn decode_run(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding> {

@@ -637,8 +637,15 @@ impl RuleSet {
                         .count();
                     let t0 = first_end - first;
                     if first >= 24 && matches!(text[t0], b'M' | b'N' | b'O') {
-                        let _ = near(sr.discord_bot, b"discord", t0, 200, windows, out)
-                            || near(sr.discord_bot, b"bot ", t0, 200, windows, out);
+                        // The first part of a real token is the base64 of
+                        // the account's numeric id: with it, the token
+                        // needs no keyword to be told apart.
+                        if crate::encoded::is_base64_of_digits(&text[t0..first_end], 17) {
+                            self.add_hit(text, t0, t0, &[sr.discord_bot], windows, out);
+                        } else {
+                            let _ = near(sr.discord_bot, b"discord", t0, 200, windows, out)
+                                || near(sr.discord_bot, b"bot ", t0, 200, windows, out);
+                        }
                     }
                 }
             }
@@ -1120,6 +1127,11 @@ mod tests {
         let cases = [
             (
                 "discord bot token: MTA4NzY1NDMyMTA5ODc2NTQzMg.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456",
+                "discord-bot-token",
+            ),
+            // No keyword: the first part decodes to a numeric id.
+            (
+                "sent MTA4NzY1NDMyMTA5ODc2NTQzMg.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456 ok",
                 "discord-bot-token",
             ),
             (

@@ -318,10 +318,14 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
             (format!("posting to {s}"), vec![needle])
         }
         "discord-bot" => {
+            // The first part is the base64 of the account's id, a number
+            // of 17 to 19 digits.
+            let lead = rng.pick(&["1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+            let rest = 16 + rng.below(3);
+            let id = format!("{lead}{}", rng.chars(DIGITS, rest));
             let s = format!(
-                "{}{}.{}.{}",
-                rng.pick(&["M", "N", "O"]),
-                rng.chars(B64URL, 23),
+                "{}.{}.{}",
+                base64::engine::general_purpose::STANDARD_NO_PAD.encode(id),
                 rng.chars(B64URL, 6),
                 rng.chars(B64URL, 38)
             );
