@@ -10,7 +10,7 @@
 //! fit in cache), so these share one; everything after it works per run or
 //! per anchor, not per byte.
 
-use wide::u8x16;
+use wide::{i8x16, u8x16, CmpEq, CmpLt};
 
 /// The classes of one 64-byte block (bytes past the end count as nothing).
 #[derive(Clone, Copy, Debug, Default)]
@@ -29,32 +29,34 @@ pub(crate) struct Block {
     pub(crate) digits: u64,
 }
 
+/// The classes of sixteen bytes: masks of token bytes, anchors and digits,
+/// and the vectors of the rare classes (`~`/`%`, bytes below 0x20 but the
+/// newline), which `block` turns into masks only when it meets any.
 #[inline]
-fn mask16(x: u8x16) -> (u32, u32, u32, u32, u32) {
-    let splat = u8x16::splat;
-    let in_range = |v: u8x16, lo: u8, width: u8| {
-        let d = v - splat(lo);
-        d.min(splat(width - 1)).cmp_eq(d)
+fn classes16(q: [u8; 16]) -> (u32, u32, u32, i8x16, i8x16) {
+    let x = i8x16::new(q.map(|b| b as i8));
+    let splat = |b: u8| i8x16::splat(b as i8);
+    // Bytes in `lo..lo + width`: moved so that `lo` lands on -128, then one
+    // signed comparison (SSE2 has no unsigned one).
+    let in_range = |v: i8x16, lo: u8, width: u8| {
+        (v + splat(0x80u8.wrapping_sub(lo))).cmp_lt(splat(0x80u8.wrapping_add(width)))
     };
-    let lower = x | splat(0x20);
     let digits = in_range(x, b'0', 10);
-    let tok = in_range(lower, b'a', 26)
+    let tok = in_range(x | splat(0x20), b'a', 26)
         | digits
         | x.cmp_eq(splat(b'+'))
         | x.cmp_eq(splat(b'/'))
         | x.cmp_eq(splat(b'-'))
         | x.cmp_eq(splat(b'_'));
-    let rare = x.cmp_eq(splat(b'~')) | x.cmp_eq(splat(b'%'));
     let anchors = x.cmp_eq(splat(b'=')) | x.cmp_eq(splat(b':')) | x.cmp_eq(splat(b'>'));
-    // Bytes below 0x20 other than the newline: rare in text (tabs, CRs),
-    // told apart byte by byte in `block` only when there are any.
+    let rare = x.cmp_eq(splat(b'~')) | x.cmp_eq(splat(b'%'));
     let low = in_range(x, 0, 0x20) & !x.cmp_eq(splat(b'\n'));
     (
         tok.move_mask() as u32 & 0xffff,
         anchors.move_mask() as u32 & 0xffff,
-        low.move_mask() as u32 & 0xffff,
         digits.move_mask() as u32 & 0xffff,
-        rare.move_mask() as u32 & 0xffff,
+        rare,
+        low,
     )
 }
 
@@ -62,18 +64,31 @@ fn mask16(x: u8x16) -> (u32, u32, u32, u32, u32) {
 #[inline]
 fn block(bytes: &[u8], len: usize) -> Block {
     let mut out = Block::default();
-    let mut low = 0u64;
+    let zero = i8x16::splat(0);
+    let (mut rare, mut low) = ([zero; 4], [zero; 4]);
     for (k, chunk) in bytes.chunks_exact(16).enumerate() {
         let mut quarter = [0u8; 16];
         quarter.copy_from_slice(chunk);
-        let (t, an, l, d, kp) = mask16(u8x16::new(quarter));
+        let (t, an, d, r, l) = classes16(quarter);
         let shift = 16 * k;
-        out.rare |= u64::from(kp) << shift;
-        out.digits |= u64::from(d) << shift;
         out.tok |= u64::from(t) << shift;
         out.anchors |= u64::from(an) << shift;
-        low |= u64::from(l) << shift;
+        out.digits |= u64::from(d) << shift;
+        rare[k % 4] = r;
+        low[k % 4] = l;
     }
+    // Rare classes: one test for the whole block, masks only if needed.
+    let mask64 = |v: &[i8x16; 4]| {
+        if (v[0] | v[1] | v[2] | v[3]).any() {
+            v.iter().enumerate().fold(0u64, |m, (k, q)| {
+                m | u64::from(q.move_mask() as u32 & 0xffff) << (16 * k)
+            })
+        } else {
+            0
+        }
+    };
+    out.rare = mask64(&rare);
+    let mut low = mask64(&low);
     // The zero padding of a last partial block is not text.
     if len < 64 {
         let real = (1u64 << len) - 1;
