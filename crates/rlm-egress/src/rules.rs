@@ -29,7 +29,7 @@ use crate::encoded::{Run, DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
 use crate::finding::{Confidence, Finding};
 
 /// How the secret span is taken from a regex match.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Extract {
     /// The whole match.
     Whole,
@@ -457,19 +457,29 @@ impl RuleSet {
             }
             let rule = &RULES[ri];
             let re = &self.regexes[ri];
+            let mut push = |span: Range<usize>, at: usize| {
+                if !span.is_empty() {
+                    out.push(Finding::new(
+                        rule.detector,
+                        rule.name,
+                        (at + span.start)..(at + span.end),
+                        rule.confidence,
+                    ));
+                }
+            };
             for w in ws {
                 let hay = &text[w.clone()];
+                if rule.extract == Extract::Whole {
+                    // No capture groups needed: the DFAs alone find the
+                    // match, without the slower engine that resolves groups.
+                    for m in re.find_iter(hay) {
+                        push(m.range(), w.start);
+                    }
+                    continue;
+                }
                 for caps in re.captures_iter(hay) {
                     if let Some(span) = extract(rule.extract, &caps, hay) {
-                        if span.is_empty() {
-                            continue;
-                        }
-                        out.push(Finding::new(
-                            rule.detector,
-                            rule.name,
-                            (w.start + span.start)..(w.start + span.end),
-                            rule.confidence,
-                        ));
+                        push(span, w.start);
                     }
                 }
             }
