@@ -25,7 +25,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || context.as_bytes().to_vec(),
             |data| ContextIndex::new(black_box(data), 64),
-            BatchSize::LargeInput,
+            BatchSize::PerIteration,
         )
     });
     g.throughput(Throughput::Bytes(output.len() as u64));

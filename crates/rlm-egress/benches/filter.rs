@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(
             || context.as_bytes().to_vec(),
             |data| ContextIndex::new(data, 64),
-            BatchSize::LargeInput,
+            BatchSize::PerIteration,
         )
     });
     g.finish();
