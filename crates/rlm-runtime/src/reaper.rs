@@ -54,10 +54,10 @@ impl DockerHost {
     /// creations in flight.
     pub async fn remove_own_sandboxes(&self) -> usize {
         let mine = format!("{LABEL_OWNER_PID}={}", std::process::id());
+        let mut filters = HashMap::new();
+        filters.insert("label", vec![mine.as_str()]);
         let mut removed = 0;
         for round in 1..=SWEEP_ROUNDS {
-            let mut filters = HashMap::new();
-            filters.insert("label", vec![mine.as_str()]);
             let Ok(list) = self
                 .client()
                 .list_containers(Some(
@@ -73,6 +73,7 @@ impl DockerHost {
             if list.is_empty() {
                 break;
             }
+            let mut refused = false;
             for id in list.into_iter().filter_map(|c| c.id) {
                 let gone = self
                     .client()
@@ -84,11 +85,14 @@ impl DockerHost {
                 match gone {
                     Ok(()) => removed += 1,
                     Err(e) => {
+                        refused = true;
                         tracing::debug!(container = %id, error = %e, round, "own sandbox not removed yet")
                     }
                 }
             }
-            tokio::time::sleep(Duration::from_millis(100 * u64::from(round))).await;
+            if refused {
+                tokio::time::sleep(Duration::from_millis(100 * u64::from(round))).await;
+            }
         }
         removed
     }
