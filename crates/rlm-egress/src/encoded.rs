@@ -214,14 +214,10 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
         if end - start < min_len {
             continue;
         }
-        let mut run = Run::of(text, start..i);
-        run.span.end = end;
-        run.pad = (end - i) as u8;
-        run.segments = Segments::one(start..end);
         // Wrapped base64 (PEM bodies, MIME, `base64` CLI at 76 columns):
         // join with the previous run when that one filled its line and this
         // one fills the next line, no longer than the previous.
-        if let Some(prev) = out.last_mut() {
+        let joins = out.last().is_some_and(|prev| {
             let last = prev.segments.last();
             let gap = &text[last.end..start];
             let full_line = last.len() >= 40 && last.len() % 4 == 0;
@@ -230,7 +226,17 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
                 text.get(end),
                 None | Some(b'\n' | b'\r' | b'\\' | b'"' | b'\'')
             );
-            if full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex {
+            full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex
+        });
+        if !joins && end == i && is_unremarkable_uuid(text, start, i) {
+            continue;
+        }
+        let mut run = Run::of(text, start..i);
+        run.span.end = end;
+        run.pad = (end - i) as u8;
+        run.segments = Segments::one(start..end);
+        if joins {
+            if let Some(prev) = out.last_mut() {
                 prev.span.end = end;
                 prev.segments.push(start..end);
                 prev.all_hex &= run.all_hex;
@@ -241,6 +247,34 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
         }
         out.push(run);
     }
+}
+
+/// Whether the run `text[start..end]` is a lower-case UUID that no later
+/// stage can take for anything else, so that it need not be a run at all:
+/// about half of the runs of logs and JSON are UUIDs. Later stages pass
+/// such a run; the exceptions are left as runs: an upper-case letter (the
+/// token-prefix search looks at those), and a run right after `.` or `:`
+/// (the third part of a Discord token, the secret of a Telegram one).
+fn is_unremarkable_uuid(text: &[u8], start: usize, end: usize) -> bool {
+    use wide::u8x16;
+    const DASHES: [u32; 3] = [1 << 8 | 1 << 13, 1 << 2 | 1 << 7, 1 << 3];
+    if end - start != 36 || (start > 0 && matches!(text[start - 1], b'.' | b':')) {
+        return false;
+    }
+    let t = &text[start..end];
+    [0, 16, 20].iter().zip(DASHES).all(|(&at, dashes)| {
+        let mut q = [0u8; 16];
+        q.copy_from_slice(&t[at..at + 16]);
+        let x = u8x16::new(q);
+        let in_range = |lo: u8, width: u8| {
+            let d = x - u8x16::splat(lo);
+            d.min(u8x16::splat(width - 1)).cmp_eq(d)
+        };
+        let hex = in_range(b'0', 10) | in_range(b'a', 6);
+        let dash = x.cmp_eq(u8x16::splat(b'-'));
+        let (hex, dash) = (hex.move_mask() as u32, dash.move_mask() as u32);
+        dash & 0xffff == dashes && (hex | dash) & 0xffff == 0xffff
+    })
 }
 
 const DECODE_CONFIG: GeneralPurposeConfig = GeneralPurposeConfig::new()
@@ -371,6 +405,52 @@ fn decode_hex(s: &[u8], out: &mut Vec<u8>) -> bool {
     bad == 0
 }
 
+/// Whether decoding `run` surely gives nothing [`is_texty`] accepts, told
+/// from its first 12 decoded bytes: random keys and digests decode to
+/// invalid UTF-8 within a few bytes, and decoding all of a run to learn that
+/// costs more than every other check of it. `false` means "decode it".
+pub(crate) fn surely_not_texty(text: &[u8], run: &Run) -> bool {
+    const PREFIX: usize = 12;
+    let Some(seg) = run.segments.single() else {
+        return false;
+    };
+    let body = &text[seg.clone()];
+    let body = &body[..body.len().min(MAX_DECODE)];
+    let mut buf = [0u8; PREFIX];
+    // As `decode_segments` reads the run: the decoded length, and the first
+    // bytes, which are those of the whole decoding.
+    let total = if run.all_hex {
+        let even = body.len() & !1;
+        if even < MIN_ENCODED * 2 {
+            return false;
+        }
+        for (d, p) in buf.iter_mut().zip(body.chunks_exact(2)) {
+            *d = HEXVAL[p[0] as usize] << 4 | HEXVAL[p[1] as usize];
+        }
+        even / 2
+    } else {
+        if run.urlsafe() && run.stdsym() {
+            return false;
+        }
+        let len = body.len() - body.iter().rev().take_while(|&&b| b == b'=').count();
+        let usable = len - len % 4 + if len % 4 >= 2 { len % 4 } else { 0 };
+        if usable < PREFIX / 3 * 4 {
+            return false;
+        }
+        let engine = if run.urlsafe() { &URL_SAFE } else { &STANDARD };
+        if engine.decode_slice(&body[..PREFIX / 3 * 4], &mut buf) != Ok(PREFIX) {
+            return false;
+        }
+        usable / 4 * 3 + (usable % 4).saturating_sub(1)
+    };
+    match std::str::from_utf8(&buf) {
+        // An invalid sequence (not one cut short by the end of the prefix)
+        // ends the valid UTF-8 of the whole decoding there too.
+        Err(e) if e.error_len().is_some() => total - e.valid_up_to() > 3,
+        _ => false,
+    }
+}
+
 /// Whether decoded bytes are text worth rescanning: valid UTF-8 and almost
 /// no control characters. Random keys and compressed data fail this at once.
 pub(crate) fn is_texty(d: &[u8]) -> bool {
@@ -477,6 +557,76 @@ fn is_escape(t: &[u8], i: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_lower_case_uuids_are_left_out_of_the_runs() {
+        let found = |t: &[u8]| {
+            let mut v = Vec::new();
+            runs(t, MIN_ENCODED, &mut v);
+            v.len()
+        };
+        assert_eq!(found(b"id 550e8400-e29b-41d4-a716-446655440000 ok"), 0);
+        for kept in [
+            &b"id 550E8400-E29B-41D4-A716-446655440000 ok"[..],
+            b"x.550e8400-e29b-41d4-a716-446655440000",
+            b"123456789:550e8400-e29b-41d4-a716-446655440000",
+            b"id 550e8400-e29b-41d4-a716-446655440000== ok",
+            b"id 550e8400e-29b-41d4-a716-446655440000 ok",
+            b"id 550e8400-e29b-41d4-a716_446655440000 ok",
+            b"id 550e8400-e29b-41d4-a716-44665544000g ok",
+        ] {
+            assert_eq!(found(kept), 1, "{}", String::from_utf8_lossy(kept));
+        }
+        // A UUID line after a full line of base64 still joins it.
+        let wrapped =
+            b"QUtJQUlPU0ZPRE5ON0VYQU1QTEVRVUtKUVVsUFUw\n550e8400-e29b-41d4-a716-446655440000\n";
+        let mut v = Vec::new();
+        runs(wrapped, MIN_ENCODED, &mut v);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].segments.len(), 2);
+    }
+
+    #[test]
+    fn surely_not_texty_never_contradicts_a_full_decoding() {
+        use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
+        let mut rng = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let (mut skipped, mut texty) = (0, 0);
+        for n in 0..4000 {
+            let len = 8 + (next() % 90) as usize;
+            // Text, random bytes, and text with a bad byte early or late.
+            let mut raw: Vec<u8> = (0..len).map(|_| b' ' + (next() % 95) as u8).collect();
+            match n % 4 {
+                0 => {}
+                1 => raw.iter_mut().for_each(|b| *b = next() as u8),
+                2 => raw[(next() % 8) as usize] = 0x80 | next() as u8,
+                _ => raw[len - 1 - (next() % 4) as usize] = 0xc3,
+            }
+            let encoded = match n % 3 {
+                0 => raw.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+                1 => B64.encode(&raw),
+                _ => B64URL.encode(&raw),
+            };
+            let mut v = Vec::new();
+            runs(encoded.as_bytes(), MIN_ENCODED, &mut v);
+            for run in &v {
+                let mut d = Vec::new();
+                let is_text = decode_run(encoded.as_bytes(), run, &mut d).is_some() && is_texty(&d);
+                texty += usize::from(is_text);
+                if surely_not_texty(encoded.as_bytes(), run) {
+                    skipped += 1;
+                    assert!(!is_text, "{encoded}");
+                }
+            }
+        }
+        // Both outcomes were exercised.
+        assert!(skipped > 500 && texty > 500, "{skipped} {texty}");
+    }
 
     #[test]
     fn splits_on_equals_and_keeps_padding() {

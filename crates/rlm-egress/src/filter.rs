@@ -540,7 +540,10 @@ impl EgressFilter {
                     && whole.last() != Some(&b'=')
                     && crate::entropy::hex_passes_judge(whole.len())
                 {
-                    if depth < self.max_depth && whole.len() >= 2 * encoded::MIN_ENCODED {
+                    if depth < self.max_depth
+                        && whole.len() >= 2 * encoded::MIN_ENCODED
+                        && !encoded::surely_not_texty(text, &run)
+                    {
                         decoded.clear();
                         if encoded::decode_run(text, &run, &mut decoded).is_some()
                             && encoded::is_texty(&decoded)
@@ -571,7 +574,12 @@ impl EgressFilter {
             // still decoded: hex of a 20- or 32-byte secret has their length.)
             let harmless_hex = run.segments.len() == 1 && crate::entropy::is_uuid(whole);
             if depth < self.max_depth && !harmless_hex {
-                if let Some(enc) = encoded::decode_run(text, &run, &mut decoded) {
+                let enc = if encoded::surely_not_texty(text, &run) {
+                    None
+                } else {
+                    encoded::decode_run(text, &run, &mut decoded)
+                };
+                if let Some(enc) = enc {
                     if encoded::is_texty(&decoded) {
                         // Text in disguise: judge what it says, not its shape.
                         self.rescan_decoded(&decoded, run.span.clone(), enc, depth, scope, rep);
