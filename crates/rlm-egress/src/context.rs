@@ -453,8 +453,9 @@ impl ContextIndex {
         let mut want = [0u64; BATCH];
         while i < stop && i + (BATCH - 1) * u + MAX_K <= out.len() {
             if CHUNKED {
-                for (j, c) in out[i..].chunks(u).take(BATCH).enumerate() {
-                    let Some(w) = c.first_chunk::<MAX_K>() else {
+                let window = &out[i..i + (BATCH - 1) * u + MAX_K];
+                for j in 0..BATCH {
+                    let Some(w) = window[j * u..].first_chunk::<MAX_K>() else {
                         break;
                     };
                     let (lo, hi) = w.split_at(8);

@@ -689,13 +689,42 @@ impl RuleSet {
 }
 
 /// Position of the last occurrence of `needle` (lower-case ASCII) in `hay`,
-/// in any case.
+/// in any case. The haystacks are short (a key stretch before a token, at
+/// most a few hundred bytes), so candidates for the first byte are found
+/// sixteen at a time from the end, with no search set up per call.
 fn rfind_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    let (&first, rest) = needle.split_first()?;
-    memchr::memrchr2_iter(first, first.to_ascii_uppercase(), hay).find(|&p| {
-        hay[p + 1..].len() >= rest.len()
-            && hay[p + 1..p + 1 + rest.len()].eq_ignore_ascii_case(rest)
-    })
+    use wide::u8x16;
+    let &first = needle.first()?;
+    let last = hay.len().checked_sub(needle.len())?;
+    let matches_at = |p: usize| hay[p..p + needle.len()].eq_ignore_ascii_case(needle);
+    // Folding with 0x20 maps both cases of a letter to the lower one (and a
+    // few other bytes onto others: candidates only, each verified).
+    let want = u8x16::splat(first | 0x20);
+    // Candidate starts `lo..hi`, sixteen at a time, last ones first.
+    let mut hi = last + 1;
+    while hi > 0 {
+        let lo = hi.saturating_sub(16);
+        let q = match hay[lo..].first_chunk::<16>() {
+            Some(q) => *q,
+            None => {
+                let mut q = [0u8; 16];
+                q[..hay.len() - lo].copy_from_slice(&hay[lo..]);
+                q
+            }
+        };
+        let folded = u8x16::new(q) | u8x16::splat(0x20);
+        let mut m = folded.cmp_eq(want).move_mask() as u32 & ((1u32 << (hi - lo)) - 1);
+        while m != 0 {
+            let top = 31 - m.leading_zeros();
+            let p = lo + top as usize;
+            if matches_at(p) {
+                return Some(p);
+            }
+            m &= !(1 << top);
+        }
+        hi = lo;
+    }
+    None
 }
 
 /// How far back a provider's name may be from the end of a long key
@@ -1084,6 +1113,35 @@ mod tests {
         );
         rs.scan(t.as_bytes(), &runs, &classes, &mut v);
         v
+    }
+
+    #[test]
+    fn rfind_ci_finds_the_last_occurrence_in_any_case() {
+        let naive = |hay: &[u8], needle: &[u8]| {
+            (0..=hay.len().checked_sub(needle.len())?)
+                .rev()
+                .find(|&p| hay[p..p + needle.len()].eq_ignore_ascii_case(needle))
+        };
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet = b"aAwWsS/\x0f bBoOtT_-";
+        for n in 0..5000 {
+            let len = n % 70;
+            let hay: Vec<u8> = (0..len)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    alphabet[(rng % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            for needle in [&b"aws"[..], b"/bot", b"bot ", b"a", b"sw"] {
+                assert_eq!(
+                    rfind_ci(&hay, needle),
+                    naive(&hay, needle),
+                    "{hay:?} {needle:?}"
+                );
+            }
+        }
     }
 
     #[test]
