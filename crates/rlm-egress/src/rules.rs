@@ -413,6 +413,13 @@ impl RuleSet {
             .map(|f| f.span.clone())
             .collect();
         let mut bi = 0;
+        // The runs that may hold a provider prefix, joined with a space
+        // between them (no prefix has one, so no match spans two), for one
+        // search instead of one per run: most runs are too short for the
+        // SIMD searcher, and setting up a search costs more than a short run.
+        let mut joined: Vec<u8> = Vec::new();
+        // Where each joined segment starts: in `joined`, and in `text`.
+        let mut joined_at: Vec<(usize, usize)> = Vec::new();
         for run in runs {
             while bi < blocks.len() && blocks[bi].end < run.span.end {
                 bi += 1;
@@ -438,12 +445,25 @@ impl RuleSet {
                 continue;
             }
             for seg in &run.segments {
-                for m in self.token_automaton.find_iter(&text[seg.clone()]) {
-                    let (ks, ke) = (seg.start + m.start(), seg.start + m.end());
-                    let triggers = &self.token_triggers[m.pattern().as_usize()];
-                    self.add_hit(text, ks, ke, triggers, &mut windows, out);
-                }
+                joined_at.push((joined.len(), seg.start));
+                joined.extend_from_slice(&text[seg.clone()]);
+                joined.push(b' ');
             }
+        }
+        let mut si = 0;
+        for m in self.token_automaton.find_iter(&joined) {
+            while joined_at
+                .get(si + 1)
+                .is_some_and(|&(at, _)| at <= m.start())
+            {
+                si += 1;
+            }
+            let Some(&(at, from)) = joined_at.get(si) else {
+                break;
+            };
+            let (ks, ke) = (from + m.start() - at, from + m.end() - at);
+            let triggers = &self.token_triggers[m.pattern().as_usize()];
+            self.add_hit(text, ks, ke, triggers, &mut windows, out);
         }
         // The passes interleave: restore text order where they met.
         for w in &mut windows {
