@@ -157,7 +157,9 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
 }
 
 /// Finds runs of at least `min_len` token bytes, given the token-byte masks
-/// of the text's 64-byte blocks ([`crate::classify`]).
+/// of the text's 64-byte blocks ([`crate::classify`]). Lower-case UUIDs
+/// that no later stage could take for anything else are left out (see
+/// [`is_unremarkable_uuid`]).
 pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Run>) {
     let n = text.len();
     // A qualifying run has at least `need` token bytes (padding is at most
