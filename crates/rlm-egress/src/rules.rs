@@ -577,6 +577,12 @@ impl RuleSet {
         let Some(seg) = run.segments.single() else {
             return;
         };
+        // Each of these patterns reads `<key> ["']?\s{0,4}(=|:|=>)\s{0,4}["']?<value>`:
+        // a value with no operator right before it matches none of them
+        // (most digests in listings and logs).
+        if !may_follow_operator(text, seg.start) {
+            return;
+        }
         let sr = &self.anchored;
         let v = &text[seg.clone()];
         let pad = usize::from(run.pad);
@@ -706,6 +712,27 @@ impl RuleSet {
             let _ = near(sr.mailgun_private, b"mailgun", s, 160, windows, out);
         }
     }
+}
+
+/// Whether a value starting at `start` may follow an operator as the
+/// patterns of [`RuleSet::shaped_values`] read it: an optional quote, up to
+/// four spaces, then `=`, `:` or `>`. A byte of a multi-byte character
+/// before it may be Unicode whitespace (`\s` is Unicode in those patterns):
+/// then the answer is yes.
+fn may_follow_operator(text: &[u8], start: usize) -> bool {
+    let mut k = start;
+    if k > 0 && matches!(text[k - 1], b'"' | b'\'') {
+        k -= 1;
+    }
+    for _ in 0..=4 {
+        match k.checked_sub(1).map(|p| text[p]) {
+            Some(b'=' | b':' | b'>') => return true,
+            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) => k -= 1,
+            Some(0x80..) => return true,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Position of the last occurrence of `needle` (lower-case ASCII) in `hay`,
@@ -1133,6 +1160,36 @@ mod tests {
         );
         rs.scan(t.as_bytes(), &runs, &classes, &mut v);
         v
+    }
+
+    #[test]
+    fn shaped_values_need_an_operator_before_them() {
+        let at = |t: &str| may_follow_operator(t.as_bytes(), t.find('V').unwrap_or(t.len()));
+        for yes in [
+            "k=V",
+            "k: V",
+            "k =>  'V",
+            "k:\t\t\t\t\"V",
+            "k=\u{a0}V",
+            "k:\n   V",
+        ] {
+            assert!(at(yes), "{yes:?}");
+        }
+        for no in ["k V", "V", "k:     V", "k=\"\"V", "sha V", "k(V"] {
+            assert!(!at(no), "{no:?}");
+        }
+        let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        for form in [
+            format!("AWS_SECRET_ACCESS_KEY = \"{secret}\""),
+            format!("aws_secret_key => '{secret}'"),
+            format!("aws secret:\u{a0}{secret}"),
+        ] {
+            let f = scan(&form);
+            assert!(
+                f.iter().any(|x| x.rule == "aws-secret-access-key"),
+                "{form}: {f:?}"
+            );
+        }
     }
 
     #[test]
