@@ -51,6 +51,17 @@ pub(crate) struct Run {
     /// The OR of the byte classes (`URLSAFE`, `STDSYM`, `UPPER`, `NONHEX`,
     /// `DIGIT`), computed once by the scanner for every later test.
     pub(crate) flags: u8,
+    /// The byte before the span, if any. This and `after_operator` are
+    /// read while the scanner has the run's bytes in cache: later passes
+    /// over the runs decide most rules from them without touching the text
+    /// again (by then it has left the cache).
+    pub(crate) before: Option<u8>,
+    /// Whether the run may be the value of `key = value` as the rules of
+    /// values with a key of their own read it ([`may_follow_operator`]).
+    pub(crate) after_operator: bool,
+    /// Whether its first decoded bytes already rule out text (see
+    /// [`surely_not_texty`]).
+    not_texty: bool,
 }
 
 impl Run {
@@ -65,17 +76,43 @@ impl Run {
     }
 
     fn of(text: &[u8], span: Range<usize>) -> Run {
-        let flags = crate::classify::run_flags(&text[span.clone()]);
+        let body = &text[span.clone()];
+        let flags = crate::classify::run_flags(body);
         Run {
             segments: Segments::one(span.clone()),
-            span,
             // Every byte of a run is a token byte; those that are not hex
             // digits are the other letters and the four symbols.
             all_hex: flags & (NONHEX | URLSAFE | STDSYM) == 0,
             pad: 0,
             flags,
+            before: span.start.checked_sub(1).map(|p| text[p]),
+            after_operator: may_follow_operator(text, span.start),
+            not_texty: prefix_not_texty(body, flags),
+            span,
         }
     }
+}
+
+/// Whether a value starting at `start` may follow an operator as the
+/// patterns of values with a key of their own read it (AWS, Azure and
+/// Twilio: `<key> ["']?\s{0,4}(=|:|=>)\s{0,4}["']?<value>`): an optional
+/// quote, up to four spaces, then `=`, `:` or `>`. A byte of a multi-byte
+/// character may be Unicode whitespace (`\s` is Unicode in those
+/// patterns): then the answer is yes.
+pub(crate) fn may_follow_operator(text: &[u8], start: usize) -> bool {
+    let mut k = start;
+    if k > 0 && matches!(text[k - 1], b'"' | b'\'') {
+        k -= 1;
+    }
+    for _ in 0..=4 {
+        match k.checked_sub(1).map(|p| text[p]) {
+            Some(b'=' | b':' | b'>') => return true,
+            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) => k -= 1,
+            Some(0x80..) => return true,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// The segments of a [`Run`]: the first one inline, so that the usual
@@ -206,13 +243,16 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
             }
         };
         let i = i.min(n);
+        // The next search starts at the run's end, padding or not (`=` is
+        // no token byte): the scan of the masks then does not wait for the
+        // text, which the classifying pass has left far behind in cache.
+        cursor = i;
+        k = cursor / 64;
         // Padding belongs to the run; '=' elsewhere separates (`key=value`).
         let mut end = i;
         while end < n && end - i < 2 && text[end] == b'=' {
             end += 1;
         }
-        cursor = end;
-        k = cursor / 64;
         if end - start < min_len {
             continue;
         }
@@ -413,35 +453,34 @@ fn decode_hex(s: &[u8], out: &mut Vec<u8>) -> bool {
 /// more than every other check of it. Decodes three bytes at a time, up to
 /// twelve, and stops at the first invalid sequence. `false` means "decode
 /// it".
-pub(crate) fn surely_not_texty(text: &[u8], run: &Run) -> bool {
+pub(crate) fn surely_not_texty(run: &Run) -> bool {
+    run.segments.len() == 1 && run.not_texty
+}
+
+/// [`surely_not_texty`] for a run's body (without its padding) and classes,
+/// computed when the run is found.
+fn prefix_not_texty(body: &[u8], flags: u8) -> bool {
     const PREFIX: usize = 12;
-    let Some(seg) = run.segments.single() else {
-        return false;
-    };
-    let body = &text[seg.clone()];
     let body = &body[..body.len().min(MAX_DECODE)];
+    let (urlsafe, stdsym) = (flags & URLSAFE != 0, flags & STDSYM != 0);
     // As `decode_segments` reads the run: the decoded length, and the
     // alphabet.
-    let (total, hex, values) = if run.all_hex {
+    let (total, hex, values) = if flags & (NONHEX | URLSAFE | STDSYM) == 0 {
         let even = body.len() & !1;
         if even < MIN_ENCODED * 2 {
             return false;
         }
         (even / 2, true, &HEXVAL)
     } else {
-        if run.urlsafe() && run.stdsym() {
+        if urlsafe && stdsym {
             return false;
         }
-        let len = body.len() - body.iter().rev().take_while(|&&b| b == b'=').count();
+        let len = body.len();
         let usable = len - len % 4 + if len % 4 >= 2 { len % 4 } else { 0 };
         if usable < PREFIX / 3 * 4 {
             return false;
         }
-        let values = if run.urlsafe() {
-            &B64VAL_URL
-        } else {
-            &B64VAL_STD
-        };
+        let values = if urlsafe { &B64VAL_URL } else { &B64VAL_STD };
         (
             usable / 4 * 3 + (usable % 4).saturating_sub(1),
             false,
@@ -467,6 +506,12 @@ pub(crate) fn surely_not_texty(text: &[u8], run: &Run) -> bool {
                 v[1] << 4 | v[2] >> 2,
                 v[2] << 6 | v[3],
             ]);
+        }
+        // A first byte that no UTF-8 sequence starts with (a continuation
+        // byte, C0, C1, F5-FF) is the commonest case, told without a
+        // validator.
+        if step == 0 && matches!(buf[0], 0x80..=0xC1 | 0xF5..) {
+            return total > 3;
         }
         // An invalid sequence (not one cut short by the end of the prefix)
         // ends the valid UTF-8 of the whole decoding there too.
@@ -669,7 +714,7 @@ mod tests {
                 let mut d = Vec::new();
                 let is_text = decode_run(encoded.as_bytes(), run, &mut d).is_some() && is_texty(&d);
                 texty += usize::from(is_text);
-                if surely_not_texty(encoded.as_bytes(), run) {
+                if surely_not_texty(run) {
                     skipped += 1;
                     assert!(!is_text, "{encoded}");
                 }

@@ -577,16 +577,26 @@ impl RuleSet {
         let Some(seg) = run.segments.single() else {
             return;
         };
+        let pad = usize::from(run.pad);
+        let body = seg.len() - pad;
+        // The shapes first, from what the scanner summed up: most runs have
+        // none of them, and need not be read again.
+        let no_urlsafe = run.flags & URLSAFE == 0;
+        let aws = no_urlsafe && body == 40 && pad == 0;
+        let azure = no_urlsafe && body == 86 && pad == 2;
+        let maybe_hex32 = run.flags & (UPPER | NONHEX | STDSYM) == 0 && seg.len() >= 32;
+        let maybe_sk = run.flags & UPPER != 0 && seg.len() >= 34;
+        if !(aws || azure || maybe_hex32 || maybe_sk) {
+            return;
+        }
         // Each of these patterns reads `<key> ["']?\s{0,4}(=|:|=>)\s{0,4}["']?<value>`:
         // a value with no operator right before it matches none of them
         // (most digests in listings and logs).
-        if !may_follow_operator(text, seg.start) {
+        if !run.after_operator {
             return;
         }
         let sr = &self.anchored;
         let v = &text[seg.clone()];
-        let pad = usize::from(run.pad);
-        let body = v.len() - pad;
         let mut open = |ri: usize| {
             let start = extend_back(text, seg.start.saturating_sub(KEY_STRETCH + 12));
             let end = (seg.end + 1).min(text.len());
@@ -596,26 +606,22 @@ impl RuleSet {
             let from = seg.start.saturating_sub(KEY_STRETCH + 12);
             rfind_ci(&text[from..seg.start], name).is_some()
         };
-        if run.flags & URLSAFE == 0 {
-            if body == 40 && pad == 0 && named(b"aws") {
-                open(sr.aws_secret);
-            }
-            if body == 86 && pad == 2 && named(b"azure") {
-                open(sr.azure_storage);
-            }
+        if aws && named(b"aws") {
+            open(sr.aws_secret);
+        }
+        if azure && named(b"azure") {
+            open(sr.azure_storage);
         }
         // `[a-f0-9]{32}` or `SK[0-9a-fA-F]{32}`, then no letter or digit (a
         // `_` or `-` may follow, so the run can be longer). Boundaries first:
         // hex digests fail at byte 32.
         let boundary = |at: usize| v.get(at).is_none_or(|b| !b.is_ascii_alphanumeric());
-        let hex32 = run.flags & (UPPER | NONHEX | STDSYM) == 0
-            && v.len() >= 32
+        let hex32 = maybe_hex32
             && boundary(32)
             && v[..32]
                 .iter()
                 .all(|b| b.is_ascii_digit() || matches!(b, b'a'..=b'f'));
-        let sk = run.flags & UPPER != 0
-            && v.len() >= 34
+        let sk = maybe_sk
             && v.starts_with(b"SK")
             && boundary(34)
             && v[2..34].iter().all(u8::is_ascii_hexdigit);
@@ -657,7 +663,7 @@ impl RuleSet {
                 false
             }
         };
-        match s.checked_sub(1).map(|p| text[p]) {
+        match run.before {
             // SendGrid `SG.<16-32>.<30-50>`; Discord `<24-28>.<6>.<27-40>`.
             Some(b'.') => {
                 if before(3) == b"SG." {
@@ -712,27 +718,6 @@ impl RuleSet {
             let _ = near(sr.mailgun_private, b"mailgun", s, 160, windows, out);
         }
     }
-}
-
-/// Whether a value starting at `start` may follow an operator as the
-/// patterns of [`RuleSet::shaped_values`] read it: an optional quote, up to
-/// four spaces, then `=`, `:` or `>`. A byte of a multi-byte character
-/// before it may be Unicode whitespace (`\s` is Unicode in those patterns):
-/// then the answer is yes.
-fn may_follow_operator(text: &[u8], start: usize) -> bool {
-    let mut k = start;
-    if k > 0 && matches!(text[k - 1], b'"' | b'\'') {
-        k -= 1;
-    }
-    for _ in 0..=4 {
-        match k.checked_sub(1).map(|p| text[p]) {
-            Some(b'=' | b':' | b'>') => return true,
-            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) => k -= 1,
-            Some(0x80..) => return true,
-            _ => return false,
-        }
-    }
-    false
 }
 
 /// Position of the last occurrence of `needle` (lower-case ASCII) in `hay`,
@@ -1164,7 +1149,10 @@ mod tests {
 
     #[test]
     fn shaped_values_need_an_operator_before_them() {
-        let at = |t: &str| may_follow_operator(t.as_bytes(), t.find('V').unwrap_or(t.len()));
+        let at = |t: &str| {
+            let start = t.find('V').unwrap_or(t.len());
+            crate::encoded::may_follow_operator(t.as_bytes(), start)
+        };
         for yes in [
             "k=V",
             "k: V",
