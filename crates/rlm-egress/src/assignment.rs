@@ -106,42 +106,58 @@ fn is_space(b: u8) -> bool {
 /// [`crate::classify`].
 pub(crate) fn sites(text: &[u8], anchors: &[usize], mut on: impl FnMut(&Site)) {
     for &p in anchors {
-        let b = text[p];
-        // The operator and where its value starts.
-        let (op, value_from, single) = match b {
-            b'>' => match p.checked_sub(1).map(|q| text[q]) {
-                Some(b'=' | b'-') => (p - 1, p + 1, false),
-                _ => continue,
-            },
-            b':' if text.get(p + 1) == Some(&b'=') => (p, p + 2, false),
-            // The `=` of `:=` was seen at its `:`.
-            b'=' if p > 0 && text[p - 1] == b':' => continue,
-            _ => (p, p + 1, true),
-        };
-        // Back over whitespace, a closing quote and an escaping backslash.
-        let mut k = op;
-        let floor = op.saturating_sub(16);
-        while k > floor && is_space(text[k - 1]) {
-            k -= 1;
+        if let Some(site) = site_at(text, p) {
+            on(&site);
         }
-        let gap = op - k;
-        if k > 0 && matches!(text[k - 1], b'"' | b'\'') {
-            k -= 1;
-            if k > 0 && text[k - 1] == b'\\' {
-                k -= 1;
-            }
-        }
-        if k == 0 {
-            continue;
-        }
-        on(&Site {
-            key_end: k,
-            gap,
-            single,
-            op_byte: text[op],
-            value_from,
-        });
     }
+}
+
+/// Whether the operator byte at `p` opens a site whose key may be one a
+/// rule names ([`may_be_named_key`]). The classifying pass asks this of
+/// every operator while its block is in cache, and keeps only those.
+#[inline]
+pub(crate) fn may_anchor_named_site(text: &[u8], p: usize) -> bool {
+    site_at(text, p).is_some_and(|s| may_be_named_key(text, s.key_end))
+}
+
+/// The site of the operator byte at `p` (`=`, `:` or `>`), if it has one.
+#[inline]
+fn site_at(text: &[u8], p: usize) -> Option<Site> {
+    let b = text[p];
+    // The operator and where its value starts.
+    let (op, value_from, single) = match b {
+        b'>' => match p.checked_sub(1).map(|q| text[q]) {
+            Some(b'=' | b'-') => (p - 1, p + 1, false),
+            _ => return None,
+        },
+        b':' if text.get(p + 1) == Some(&b'=') => (p, p + 2, false),
+        // The `=` of `:=` was seen at its `:`.
+        b'=' if p > 0 && text[p - 1] == b':' => return None,
+        _ => (p, p + 1, true),
+    };
+    // Back over whitespace, a closing quote and an escaping backslash.
+    let mut k = op;
+    let floor = op.saturating_sub(16);
+    while k > floor && is_space(text[k - 1]) {
+        k -= 1;
+    }
+    let gap = op - k;
+    if k > 0 && matches!(text[k - 1], b'"' | b'\'') {
+        k -= 1;
+        if k > 0 && text[k - 1] == b'\\' {
+            k -= 1;
+        }
+    }
+    if k == 0 {
+        return None;
+    }
+    Some(Site {
+        key_end: k,
+        gap,
+        single,
+        op_byte: text[op],
+        value_from,
+    })
 }
 
 /// Keys of `key = secret` assignments, lower-case: the key must end with
@@ -404,7 +420,13 @@ mod tests {
 
     fn site_keys(t: &str) -> Vec<(String, bool)> {
         let mut v = Vec::new();
-        let anchors = crate::classify::classify(t.as_bytes()).anchors;
+        // Every operator, not only those the classifying pass keeps.
+        let anchors: Vec<usize> = (0..t.len())
+            .filter(|&i| {
+                matches!(t.as_bytes()[i], b'=' | b':' | b'>')
+                    && !(i > 0 && t.as_bytes()[i - 1].is_ascii_digit())
+            })
+            .collect();
         sites(t.as_bytes(), &anchors, |s| {
             let start = t[..s.key_end]
                 .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))

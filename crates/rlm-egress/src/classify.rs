@@ -166,9 +166,12 @@ pub(crate) fn run_flags(run: &[u8]) -> u8 {
 pub(crate) struct Classes {
     /// Token-byte mask of every 64-byte block, in order.
     pub(crate) tok: Vec<u64>,
-    /// Positions of `=`, `:` and `>`, in order, but those right after a
-    /// digit (`10:30:00`, `x2=`, `3>2`): no key a rule names ends with one,
-    /// and `=>`/`->` have no digit before the `>`.
+    /// Positions of `=`, `:` and `>`, in order, that open an operator site
+    /// whose key may be one a rule names
+    /// ([`crate::assignment::may_anchor_named_site`]); those right after a
+    /// digit (`10:30:00`, `x2=`, `3>2`) are dropped first, by mask: no key
+    /// a rule names ends with one, and `=>`/`->` have no digit before the
+    /// `>`.
     pub(crate) anchors: Vec<usize>,
     /// Positions of `~` and `%`, in order.
     pub(crate) rare: Vec<usize>,
@@ -208,7 +211,11 @@ pub(crate) fn classify(text: &[u8]) -> Classes {
             r &= r - 1;
         }
         while a != 0 {
-            c.anchors.push(pos + a.trailing_zeros() as usize);
+            let p = pos + a.trailing_zeros() as usize;
+            // Judged now, while the block is in cache; later the text is not.
+            if crate::assignment::may_anchor_named_site(text, p) {
+                c.anchors.push(p);
+            }
             a &= a - 1;
         }
     }
@@ -234,7 +241,9 @@ mod tests {
                 .iter()
                 .enumerate()
                 .filter(|&(i, &b)| {
-                    matches!(b, b'=' | b':' | b'>') && !(i > 0 && t[i - 1].is_ascii_digit())
+                    matches!(b, b'=' | b':' | b'>')
+                        && !(i > 0 && t[i - 1].is_ascii_digit())
+                        && crate::assignment::may_anchor_named_site(t, i)
                 })
                 .map(|(i, _)| i)
                 .collect();
