@@ -458,7 +458,9 @@ impl EgressFilter {
         scope: Scope,
         rep: &mut Report,
     ) {
-        let mut runs: Vec<Run> = Vec::new();
+        // About one run per 250 bytes of logs and JSON; growing the vector
+        // from nothing would copy it a dozen times.
+        let mut runs: Vec<Run> = Vec::with_capacity(text.len() / 256);
         encoded::runs_in(text, &classes.tok, encoded::MIN_ENCODED, &mut runs);
         let before = rep.findings.len();
         self.rules.scan(text, &runs, classes, &mut rep.findings);

@@ -417,7 +417,9 @@ impl RuleSet {
         // between them (no prefix has one, so no match spans two), for one
         // search instead of one per run: most runs are too short for the
         // SIMD searcher, and setting up a search costs more than a short run.
-        let mut joined: Vec<u8> = Vec::new();
+        // Sized for every run at once (pages never written cost nothing):
+        // growing it would copy it again and again.
+        let mut joined: Vec<u8> = Vec::with_capacity(runs.iter().map(|r| r.span.len() + 1).sum());
         // Where each joined segment starts: in `joined`, and in `text`.
         let mut joined_at: Vec<(usize, usize)> = Vec::new();
         for run in runs {
