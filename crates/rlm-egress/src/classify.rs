@@ -3,11 +3,13 @@
 //!
 //! Per block it yields a bit mask of token bytes (`[A-Za-z0-9+/_-]`: where
 //! keys, tokens and encodings can be), the bytes that anchor rules (`=`,
-//! `:`, `>` of `key = value` operators, not after a digit; `~` of Azure
-//! secrets and `%` of percent-encoding), and counts of NUL and control
-//! bytes (binary sniffing). Each
-//! separate pass over a 20 MB output costs milliseconds (the text does not
-//! fit in cache), so these share one; everything after it works per run or
+//! `:`, `>` of `key = value` operators, not after a digit and only where
+//! the key may be one a rule names; `~` of Azure secrets and `%` of
+//! percent-encoding), and counts of NUL and control bytes (binary
+//! sniffing). Each separate pass over a 20 MB output costs milliseconds
+//! (the text does not fit in the nearer caches), so these share one, and
+//! what later stages would read of the text around an operator is judged
+//! here while its block is in cache; everything after it works per run or
 //! per anchor, not per byte.
 
 use wide::{i8x16, u8x16, CmpEq, CmpLt};
