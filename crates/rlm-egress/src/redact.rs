@@ -81,9 +81,19 @@ fn pieces<'a>(
     })
 }
 
+/// Room for the redacted copy of `input`: markers can be longer than what
+/// they replace, and growing a copy of a large output copies it again.
+fn redacted_capacity(input_len: usize, findings: &[Finding]) -> usize {
+    let markers: usize = findings
+        .iter()
+        .map(|f| "[REDACTED:]".len() + f.detector.len())
+        .sum();
+    input_len.saturating_add(markers)
+}
+
 /// Replaces every finding's span by its marker `[REDACTED:<detector>]`.
 pub(crate) fn redact(input: &[u8], findings: &[Finding]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
+    let mut out = Vec::with_capacity(redacted_capacity(input.len(), findings));
     for (keep, marker) in pieces(input.len(), findings) {
         out.extend_from_slice(&input[keep]);
         if let Some(detector) = marker {
@@ -98,7 +108,7 @@ pub(crate) fn redact(input: &[u8], findings: &[Finding]) -> Vec<u8> {
 /// [`redact`] for text: `None` when a finding starts or ends inside a
 /// character (then the byte version and a lossy conversion are used).
 pub(crate) fn redact_str(input: &str, findings: &[Finding]) -> Option<String> {
-    let mut out = String::with_capacity(input.len());
+    let mut out = String::with_capacity(redacted_capacity(input.len(), findings));
     for (keep, marker) in pieces(input.len(), findings) {
         out.push_str(input.get(keep)?);
         if let Some(detector) = marker {
