@@ -51,18 +51,21 @@ pub(crate) struct Run {
     /// The OR of the byte classes (`URLSAFE`, `STDSYM`, `UPPER`, `NONHEX`,
     /// `DIGIT`), computed once by the scanner for every later test.
     pub(crate) flags: u8,
-    /// The byte before the span, if any. This and `after_operator` are
-    /// read while the scanner has the run's bytes in cache: later passes
-    /// over the runs decide most rules from them without touching the text
-    /// again (by then it has left the cache).
-    pub(crate) before: Option<u8>,
-    /// Whether the run may be the value of `key = value` as the rules of
-    /// values with a key of their own read it ([`may_follow_operator`]).
-    pub(crate) after_operator: bool,
+    /// The bytes right before the span ([`Run::lead`]), right-aligned, and
+    /// how many there are. They and `not_texty` are read while the scanner
+    /// has the run's bytes in cache: the later passes over the runs decide
+    /// most rules from them without touching the text again (by then it
+    /// has left the nearer caches).
+    lead: [u8; LEAD],
+    lead_len: u8,
     /// Whether its first decoded bytes already rule out text (see
     /// [`surely_not_texty`]).
     not_texty: bool,
 }
+
+/// Bytes kept from before a run: enough for `["']?\s{0,4}(=|:)` (an
+/// operator, up to four spaces and a quote before a value).
+pub(crate) const LEAD: usize = 6;
 
 impl Run {
     /// Has `-` or `_`.
@@ -75,9 +78,18 @@ impl Run {
         self.flags & STDSYM != 0
     }
 
+    /// Up to [`LEAD`] bytes right before the span (fewer at the start of
+    /// the text), the last one adjacent to the run.
+    pub(crate) fn lead(&self) -> &[u8] {
+        &self.lead[LEAD - usize::from(self.lead_len)..]
+    }
+
     fn of(text: &[u8], span: Range<usize>) -> Run {
         let body = &text[span.clone()];
         let flags = crate::classify::run_flags(body);
+        let from = span.start.saturating_sub(LEAD);
+        let mut lead = [0u8; LEAD];
+        lead[LEAD - (span.start - from)..].copy_from_slice(&text[from..span.start]);
         Run {
             segments: Segments::one(span.clone()),
             // Every byte of a run is a token byte; those that are not hex
@@ -85,34 +97,12 @@ impl Run {
             all_hex: flags & (NONHEX | URLSAFE | STDSYM) == 0,
             pad: 0,
             flags,
-            before: span.start.checked_sub(1).map(|p| text[p]),
-            after_operator: may_follow_operator(text, span.start),
+            lead,
+            lead_len: (span.start - from) as u8,
             not_texty: prefix_not_texty(body, flags),
             span,
         }
     }
-}
-
-/// Whether a value starting at `start` may follow an operator as the
-/// patterns of values with a key of their own read it (AWS, Azure and
-/// Twilio: `<key> ["']?\s{0,4}(=|:|=>)\s{0,4}["']?<value>`): an optional
-/// quote, up to four spaces, then `=`, `:` or `>`. A byte of a multi-byte
-/// character may be Unicode whitespace (`\s` is Unicode in those
-/// patterns): then the answer is yes.
-pub(crate) fn may_follow_operator(text: &[u8], start: usize) -> bool {
-    let mut k = start;
-    if k > 0 && matches!(text[k - 1], b'"' | b'\'') {
-        k -= 1;
-    }
-    for _ in 0..=4 {
-        match k.checked_sub(1).map(|p| text[p]) {
-            Some(b'=' | b':' | b'>') => return true,
-            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c) => k -= 1,
-            Some(0x80..) => return true,
-            _ => return false,
-        }
-    }
-    false
 }
 
 /// The segments of a [`Run`]: the first one inline, so that the usual

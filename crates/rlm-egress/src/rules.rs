@@ -594,7 +594,7 @@ impl RuleSet {
         // Each of these patterns reads `<key> ["']?\s{0,4}(=|:|=>)\s{0,4}["']?<value>`:
         // a value with no operator right before it matches none of them
         // (most digests in listings and logs).
-        if !run.after_operator {
+        if !may_follow_operator(run.lead()) {
             return;
         }
         let sr = &self.anchored;
@@ -665,7 +665,7 @@ impl RuleSet {
                 false
             }
         };
-        match run.before {
+        match run.lead().last().copied() {
             // SendGrid `SG.<16-32>.<30-50>`; Discord `<24-28>.<6>.<27-40>`.
             Some(b'.') => {
                 if before(3) == b"SG." {
@@ -720,6 +720,29 @@ impl RuleSet {
             let _ = near(sr.mailgun_private, b"mailgun", s, 160, windows, out);
         }
     }
+}
+
+/// Whether a value whose preceding bytes are `lead` (at least
+/// [`crate::encoded::LEAD`] of them, fewer at the start of the text) may
+/// follow an operator as the value patterns of AWS, Azure and Twilio read
+/// it (`<key> ["']?\s{0,4}(=|:|=>)\s{0,4}["']?<value>`): an optional
+/// quote, up to four spaces, then `=`, `:` or `>`. A byte of a multi-byte
+/// character may be Unicode whitespace (`\s` is Unicode in those
+/// patterns): then the answer is yes.
+fn may_follow_operator(lead: &[u8]) -> bool {
+    let mut rest = lead;
+    if let [head @ .., b'"' | b'\''] = rest {
+        rest = head;
+    }
+    for _ in 0..=4 {
+        match rest {
+            [.., b'=' | b':' | b'>'] => return true,
+            [head @ .., b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c] => rest = head,
+            [.., 0x80..=0xFF] => return true,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// Position of the last occurrence of `needle` (lower-case ASCII) in `hay`,
@@ -1153,7 +1176,8 @@ mod tests {
     fn shaped_values_need_an_operator_before_them() {
         let at = |t: &str| {
             let start = t.find('V').unwrap_or(t.len());
-            crate::encoded::may_follow_operator(t.as_bytes(), start)
+            let lead = &t.as_bytes()[start.saturating_sub(crate::encoded::LEAD)..start];
+            may_follow_operator(lead)
         };
         for yes in [
             "k=V",
