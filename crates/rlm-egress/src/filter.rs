@@ -532,10 +532,12 @@ impl EgressFilter {
             let whole = &text[run.span.clone()];
             if run.segments.len() == 1 {
                 // The commonest runs of all, decided from the scanner's
-                // summary: UUIDs pass; hex digests pass unless they decode
-                // to text (the judge passes hex of digest lengths).
+                // summary: UUIDs pass (plain lower-case ones are not even
+                // runs); hex digests pass unless they decode to text (the
+                // judge passes hex of digest lengths).
                 let f = run.flags;
-                if whole.len() == 36 && f & (NONHEX | STDSYM) == 0 && uuid_given_hex_bytes(whole) {
+                if whole.len() == 36 && f & (NONHEX | STDSYM) == 0 && crate::entropy::is_uuid(whole)
+                {
                     continue;
                 }
                 if run.all_hex && run.pad == 0 && crate::entropy::hex_passes_judge(whole.len()) {
@@ -639,14 +641,6 @@ impl EgressFilter {
             rep.quotes.push((span, est));
         }
     }
-}
-
-/// Whether a 36-byte run whose bytes are all hex digits, `-` or `_` is a
-/// UUID (`8-4-4-4-12`). Branch-free over the bytes: a digit-or-letter
-/// branch per byte of random hex mispredicts half the time.
-fn uuid_given_hex_bytes(t: &[u8]) -> bool {
-    let seps: usize = t.iter().map(|&b| usize::from(b == b'-' || b == b'_')).sum();
-    seps == 4 && t[8] == b'-' && t[13] == b'-' && t[18] == b'-' && t[23] == b'-'
 }
 
 /// Provider formats with no keyword to anchor on, recognised from the token
