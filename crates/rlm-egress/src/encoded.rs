@@ -378,14 +378,11 @@ fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding
     if run.urlsafe() && run.stdsym() {
         return None;
     }
-    // Trim padding then drop a dangling sextet so decoding never fails on
-    // length alone (a run cut by the output cap or by a chunk boundary).
     let mut len = body.len();
     while len > 0 && body[len - 1] == b'=' {
         len -= 1;
     }
-    let usable = len - len % 4 + if len % 4 >= 2 { len % 4 } else { 0 };
-    let body = &body[..usable];
+    let body = &body[..decodable_base64(len)];
     if run.urlsafe() {
         URL_SAFE
             .decode_vec(body, out)
@@ -397,6 +394,13 @@ fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding
             .ok()
             .map(|()| Encoding::Base64)
     }
+}
+
+/// How many of `len` unpadded base64 characters are decoded: a dangling
+/// sextet is dropped, so that decoding never fails on length alone (a run
+/// cut by the output cap or by a chunk boundary).
+fn decodable_base64(len: usize) -> usize {
+    len - len % 4 + if len % 4 >= 2 { len % 4 } else { 0 }
 }
 
 /// Value of a hex digit, `0xff` for any other byte.
@@ -465,8 +469,7 @@ fn prefix_not_texty(body: &[u8], flags: u8) -> bool {
         if urlsafe && stdsym {
             return false;
         }
-        let len = body.len();
-        let usable = len - len % 4 + if len % 4 >= 2 { len % 4 } else { 0 };
+        let usable = decodable_base64(body.len());
         if usable < PREFIX / 3 * 4 {
             return false;
         }
