@@ -117,6 +117,18 @@ pub(crate) fn sites(text: &[u8], anchors: &[usize], mut on: impl FnMut(&Site)) {
 /// every operator while its block is in cache, and keeps only those.
 #[inline]
 pub(crate) fn may_anchor_named_site(text: &[u8], p: usize) -> bool {
+    // The commonest shapes first (`key=`, `key:`, `"key":`): with a letter
+    // right before, or a quote after a letter, the key ends there, whatever
+    // the operator (`>` needs `=>`/`->`, so never a letter before it).
+    if p >= 3 && text[p] != b'>' {
+        let c = text[p - 1];
+        if c.is_ascii_alphabetic() {
+            return may_be_named_key(text, p);
+        }
+        if matches!(c, b'"' | b'\'') && text[p - 2].is_ascii_alphabetic() {
+            return may_be_named_key(text, p - 1);
+        }
+    }
     site_at(text, p).is_some_and(|s| may_be_named_key(text, s.key_end))
 }
 
@@ -417,6 +429,32 @@ fn is_dotted_identifier(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anchor_shortcut_agrees_with_the_site_parser() {
+        let alphabet = b"=:>-\"'\\ \tadkenywordpasTOKEN_1";
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            let len = 1 + (rng % 24) as usize;
+            let text: Vec<u8> = (0..len)
+                .map(|_| {
+                    rng ^= rng << 13;
+                    rng ^= rng >> 7;
+                    rng ^= rng << 17;
+                    alphabet[(rng % alphabet.len() as u64) as usize]
+                })
+                .collect();
+            for p in (0..len).filter(|&p| matches!(text[p], b'=' | b':' | b'>')) {
+                let full = site_at(&text, p).is_some_and(|s| may_be_named_key(&text, s.key_end));
+                assert_eq!(
+                    may_anchor_named_site(&text, p),
+                    full,
+                    "{:?} at {p}",
+                    String::from_utf8_lossy(&text)
+                );
+            }
+        }
+    }
 
     fn site_keys(t: &str) -> Vec<(String, bool)> {
         let mut v = Vec::new();
