@@ -747,6 +747,18 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_backquoted_npmrc_value() {
+        // Found by the fuzz target: the assignment rule cut the backquoted
+        // value (a tab stopped the npmrc rule), and the npmrc rule then read
+        // the backquote and the marker as its token.
+        assert_idempotent("_authToken=`t6\thTu`");
+        let out = fuzz_filter()
+            .apply("_authToken=`npm_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5`")
+            .expect("redact mode");
+        assert!(!out.output.contains("aB3dE5fG7hI9"), "{}", out.output);
+    }
+
+    #[test]
     fn fuzz_overlapping_url_passwords() {
         let t = ",2rb://)QQQQQQ+:VVQQVV+VVVQQV@V://)QQQQQQ+:VVQQVV+VVVQQV@VV";
         assert_idempotent(t);

@@ -162,8 +162,11 @@ const RULES: &[RuleDef] = &[
     // --- package registries
     RuleDef { detector: "npm-token", name: "npm-access-token", keywords: &["npm_"],
         pattern: r"(?:^|[^A-Za-z0-9])(npm_[A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 48 },
+    // Quotes as in assignments (a backquote too), and no value starting
+    // with `[`: a redaction marker must never read as a token, or a second
+    // pass over redacted output would find one.
     RuleDef { detector: "npm-token", name: "npmrc-auth-token", keywords: &["_authToken"],
-        pattern: r#"_authToken\s*=\s*["']?([^\s"'$][^\s"']{7,})"#, extract: Extract::Group(1), confidence: H, back: 0, fwd: 300 },
+        pattern: r#"_authToken\s*=\s*["'`]?([^\s"'`$\[][^\s"'`]{7,})"#, extract: Extract::Group(1), confidence: H, back: 0, fwd: 300 },
     RuleDef { detector: "pypi-token", name: "pypi-upload-token", keywords: &["pypi-Ag"],
         pattern: r"pypi-Ag[A-Za-z0-9_\-]{50,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 600 },
     // --- mail / SMS
