@@ -42,19 +42,24 @@ pub(crate) fn run(args: &FuzzArgs) -> Result<()> {
                 continue;
             }
             let max_time = format!("-max_total_time={}", args.seconds);
-            cmd::run(
-                "cargo",
-                &[
-                    "+nightly",
-                    "fuzz",
-                    "run",
-                    "--fuzz-dir",
-                    &dir_s,
-                    target,
-                    "--",
-                    &max_time,
-                ],
-            )?;
+            let mut argv = vec![
+                "+nightly".to_string(),
+                "fuzz".into(),
+                "run".into(),
+                "--fuzz-dir".into(),
+                dir_s.clone(),
+                target.into(),
+                "--".into(),
+                max_time,
+            ];
+            // A dictionary of the target's keywords, when it has one, lets
+            // libFuzzer reach the rules' paths in seconds instead of hours.
+            let dict = dir.join(format!("{target}.dict"));
+            if dict.is_file() {
+                argv.push(format!("-dict={}", dict.display()));
+            }
+            let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+            cmd::run("cargo", &argv)?;
             ran += 1;
         }
     }

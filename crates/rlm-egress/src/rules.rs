@@ -1266,6 +1266,23 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_dictionary_has_every_keyword() {
+        // The fuzz target's dictionary (`fuzz/filter.dict`) steers libFuzzer
+        // to the rules; a rule whose keyword it lacks is fuzzed by luck.
+        let dict = include_str!("../fuzz/filter.dict");
+        for r in RULES {
+            for k in r.keywords {
+                let entry = format!("\"{}\"", k.replace('\\', "\\\\").replace('"', "\\\""));
+                assert!(
+                    dict.lines().any(|l| l == entry),
+                    "{}: keyword {k:?} missing from fuzz/filter.dict",
+                    r.name
+                );
+            }
+        }
+    }
+
+    #[test]
     fn one_text_automaton_with_long_enough_keywords() {
         let rs = RuleSet::new().expect("rules compile");
         assert!(rs.text_automaton.patterns_len() <= TEDDY_LIMIT);
