@@ -352,6 +352,39 @@ pub(crate) fn split(text: &[u8], run: &Run) -> Vec<Run> {
         .collect()
 }
 
+/// The parts of `run` outside `cuts` (in text order, disjoint), as runs of
+/// their own when they are long enough to be runs: what is left of it once
+/// the cuts are redaction markers, whose brackets end token runs.
+pub(crate) fn pieces_outside(text: &[u8], run: &Run, cuts: &[Range<usize>], out: &mut Vec<Run>) {
+    let mut piece = |r: Range<usize>| {
+        if r.len() < MIN_ENCODED {
+            return;
+        }
+        let t = &text[r.clone()];
+        let body = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
+        let mut p = Run::of(text, r.start..r.start + body);
+        p.pad = (t.len() - body).min(2) as u8;
+        p.span = r.clone();
+        p.segments = Segments::one(r);
+        out.push(p);
+    };
+    for seg in &run.segments {
+        let mut at = seg.start;
+        for c in cuts
+            .iter()
+            .filter(|c| c.start < seg.end && c.end > seg.start)
+        {
+            if c.start > at {
+                piece(at..c.start);
+            }
+            at = at.max(c.end);
+        }
+        if at < seg.end {
+            piece(at..seg.end);
+        }
+    }
+}
+
 fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding> {
     out.clear();
     let joined: Vec<u8>;

@@ -474,7 +474,7 @@ impl EgressFilter {
                 .map(|f| f.span.clone())
                 .collect(),
         );
-        self.scan_runs(text, runs, &cover, depth, scope, rep);
+        self.scan_runs(text, &runs, &cover, depth, scope, rep);
         if depth < self.max_depth && classes.rare.iter().any(|&p| text[p] == b'%') {
             let mut pr = Vec::new();
             let percents = classes.rare.iter().copied().filter(|&p| text[p] == b'%');
@@ -485,9 +485,9 @@ impl EgressFilter {
         }
         if scope.context {
             if let Some(ctx) = &self.context {
-                let mut runs = Vec::new();
-                ctx.find_runs(text, 0, &mut runs);
-                for EchoRun { span } in runs {
+                let mut echoes = Vec::new();
+                ctx.find_runs(text, 0, &mut echoes);
+                for EchoRun { span } in echoes {
                     if span.len() > ctx.max_echo() {
                         rep.findings.push(Finding::new(
                             "context-echo",
@@ -502,13 +502,59 @@ impl EgressFilter {
                 }
             }
         }
+        self.scan_visible_pieces(text, &runs, before, depth, scope, rep);
+    }
+
+    /// Runs that findings cut only in part were judged whole, but what
+    /// leaves is their pieces between the markers, which a second pass
+    /// over the redacted text would judge alone (`ID3B...B268-----BEGIN`
+    /// passes whole; `ID3B...B268` before a private-key marker does not).
+    /// Those pieces are judged here, so that redaction is idempotent.
+    fn scan_visible_pieces(
+        &self,
+        text: &[u8],
+        runs: &[Run],
+        before: usize,
+        depth: usize,
+        scope: Scope,
+        rep: &mut Report,
+    ) {
+        if rep.findings.len() == before {
+            return;
+        }
+        let cut = redact::union(
+            rep.findings[before..]
+                .iter()
+                .map(|f| f.span.clone())
+                .collect(),
+        );
+        let mut pieces = Vec::new();
+        let mut ci = 0;
+        for run in runs {
+            while ci < cut.len() && cut[ci].end <= run.span.start {
+                ci += 1;
+            }
+            let n = cut[ci..]
+                .iter()
+                .take_while(|c| c.start < run.span.end)
+                .count();
+            let touching = &cut[ci..ci + n];
+            let whole = |c: &Range<usize>| c.start <= run.span.start && c.end >= run.span.end;
+            if touching.is_empty() || touching.iter().any(whole) {
+                continue;
+            }
+            encoded::pieces_outside(text, run, touching, &mut pieces);
+        }
+        if !pieces.is_empty() {
+            self.scan_runs(text, &pieces, &[], depth, scope, rep);
+        }
     }
 
     /// Token runs: provider shapes without keywords, decoding, entropy.
     fn scan_runs(
         &self,
         text: &[u8],
-        runs: Vec<Run>,
+        runs: &[Run],
         cover: &[Range<usize>],
         depth: usize,
         scope: Scope,
@@ -543,10 +589,10 @@ impl EgressFilter {
                 if run.all_hex && run.pad == 0 && crate::entropy::hex_passes_judge(whole.len()) {
                     if depth < self.max_depth
                         && whole.len() >= 2 * encoded::MIN_ENCODED
-                        && !encoded::surely_not_texty(&run)
+                        && !encoded::surely_not_texty(run)
                     {
                         decoded.clear();
-                        if encoded::decode_run(text, &run, &mut decoded).is_some()
+                        if encoded::decode_run(text, run, &mut decoded).is_some()
                             && encoded::is_texty(&decoded)
                         {
                             self.rescan_decoded(
@@ -575,10 +621,10 @@ impl EgressFilter {
             // still decoded: hex of a 20- or 32-byte secret has their length.)
             let harmless_hex = run.segments.len() == 1 && crate::entropy::is_uuid(whole);
             if depth < self.max_depth && !harmless_hex {
-                let enc = if encoded::surely_not_texty(&run) {
+                let enc = if encoded::surely_not_texty(run) {
                     None
                 } else {
-                    encoded::decode_run(text, &run, &mut decoded)
+                    encoded::decode_run(text, run, &mut decoded)
                 };
                 if let Some(enc) = enc {
                     if encoded::is_texty(&decoded) {
@@ -590,8 +636,8 @@ impl EgressFilter {
                 if run.segments.len() > 1 {
                     // Not one encoded whole: judge each line on its own, so
                     // a line of encoded text cannot hide a key line beside it.
-                    let singles = encoded::split(text, &run);
-                    self.scan_runs(text, singles, cover, depth, scope, rep);
+                    let singles = encoded::split(text, run);
+                    self.scan_runs(text, &singles, cover, depth, scope, rep);
                     continue;
                 }
             }
@@ -756,6 +802,17 @@ mod tests {
             .apply("_authToken=`npm_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5`")
             .expect("redact mode");
         assert!(!out.output.contains("aB3dE5fG7hI9"), "{}", out.output);
+    }
+
+    #[test]
+    fn fuzz_run_cut_in_part_by_a_finding() {
+        // Found by the fuzz target: the token run `ID3B...B268-----BEGIN`
+        // passed the entropy judge whole; after the private-key block was
+        // cut, its head stood alone and a second pass flagged it.
+        let t = "ID3BRROW1fI8BMrbB268-----BEGINPRIVATE KEY-----";
+        assert_idempotent(t);
+        let out = fuzz_filter().apply(t).expect("redact mode");
+        assert!(!out.output.contains("BRROW1f"), "{}", out.output);
     }
 
     #[test]
