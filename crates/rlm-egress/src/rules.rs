@@ -140,7 +140,7 @@ const RULES: &[RuleDef] = &[
     RuleDef { detector: "discord-webhook", name: "discord-webhook", keywords: &["/api/webhooks/"],
         pattern: r"discord(?:app)?\.com/api/webhooks/[0-9]{5,30}/[A-Za-z0-9_\-]{40,}", extract: Extract::Whole, confidence: H, back: 40, fwd: 160 },
     RuleDef { detector: "discord-token", name: "discord-bot-token", keywords: &["discord", "bot "],
-        pattern: r"(?:^|[^A-Za-z0-9_\-])([MNO][A-Za-z0-9_\-]{23,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})(?:[^A-Za-z0-9_\-]|$)",
+        pattern: r"(?:^|[^A-Za-z0-9_\-])([MNO][A-Za-z0-9_\-]{22,27}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,40})(?:[^A-Za-z0-9_\-]|$)",
         extract: Extract::Group(1), confidence: H, back: 0, fwd: 200 },
     RuleDef { detector: "telegram-token", name: "telegram-bot-token", keywords: &[":AA", "telegram", "/bot"],
         pattern: r"(?:^|[^0-9])([0-9]{8,10}:[A-Za-z0-9_\-]{35})(?:[^A-Za-z0-9_\-]|$)",
@@ -669,7 +669,9 @@ impl RuleSet {
             }
         };
         match run.lead().last().copied() {
-            // SendGrid `SG.<16-32>.<30-50>`; Discord `<24-28>.<6>.<27-40>`.
+            // SendGrid `SG.<16-32>.<30-50>`; Discord `<23-28>.<6>.<27-40>`
+            // (the base64 of an id of 17 to 19 digits, unpadded, then two
+            // parts).
             Some(b'.') => {
                 if before(3) == b"SG." {
                     self.add_hit(text, s - 3, s, &[sr.sendgrid], windows, out);
@@ -683,7 +685,7 @@ impl RuleSet {
                         .take_while(|&&b| word(b))
                         .count();
                     let t0 = first_end - first;
-                    if first >= 24 && matches!(text[t0], b'M' | b'N' | b'O') {
+                    if first >= 23 && matches!(text[t0], b'M' | b'N' | b'O') {
                         // The first part of a real token is the base64 of
                         // the account's numeric id: with it, the token
                         // needs no keyword to be told apart.
@@ -1311,6 +1313,16 @@ mod tests {
             // No keyword: the first part decodes to a numeric id.
             (
                 "sent MTA4NzY1NDMyMTA5ODc2NTQzMg.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456 ok",
+                "discord-bot-token",
+            ),
+            // An id of 17 digits: a first part of 23 characters (found by
+            // the property test, with a third part of letters only).
+            (
+                "DISCORD_TOKEN=MzQ4OTkwMDUyMDk0ODcxNzc.efc0mp.HPHPnjbfJdNVRxPGyvUSYWJKSdtEZkPqtfXHJq",
+                "discord-bot-token",
+            ),
+            (
+                "sent MzQ4OTkwMDUyMDk0ODcxNzc.efc0mp.HPHPnjbfJdNVRxPGyvUSYWJKSdtEZkPqtfXHJq ok",
                 "discord-bot-token",
             ),
             (
