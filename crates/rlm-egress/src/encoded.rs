@@ -635,8 +635,9 @@ pub(crate) fn is_texty(d: &[u8]) -> bool {
     bad * 50 < total
 }
 
-/// Percent-encoded runs: spans containing at least two `%XX` escapes, with
-/// their decoding.
+/// Percent-encoded runs: spans containing a `%XX` escape, with their
+/// decoding. One escape is enough to hide a provider prefix (`npm%5F...`,
+/// `ghp%5F...`).
 /// `percents` are the positions of `%` in `text`, in order (from
 /// [`crate::classify`]).
 pub(crate) fn percent_runs(
@@ -687,7 +688,7 @@ pub(crate) fn percent_runs(
         from = b;
         let run = &text[a..b];
         let escapes = (0..run.len()).filter(|&i| is_escape(run, i)).count();
-        if escapes < 2 || run.len() < MIN_ENCODED {
+        if escapes == 0 || run.len() < MIN_ENCODED {
             continue;
         }
         let mut d = Vec::with_capacity(run.len());

@@ -816,6 +816,15 @@ mod tests {
     }
 
     #[test]
+    fn one_percent_escape_is_decoded() {
+        // Found by a larger corpus: `%5F` hid the `_` of an npm token.
+        let t = "percent blob: npm%5FrPp25gp5PxAVdTHlJpJA3CFKXPTOQrpTHzaA\n";
+        let out = fuzz_filter().apply(t).expect("redact mode");
+        assert!(!out.output.contains("rPp25gp5Px"), "{}", out.output);
+        assert_idempotent(t);
+    }
+
+    #[test]
     fn fuzz_overlapping_url_passwords() {
         let t = ",2rb://)QQQQQQ+:VVQQVV+VVVQQV@V://)QQQQQQ+:VVQQVV+VVVQQV@VV";
         assert_idempotent(t);
