@@ -2,6 +2,8 @@
 //!
 //! Run with `--nocapture` to see the figures:
 //! `cargo test -p rlm-egress --test corpus -- --nocapture`.
+//! `CORPUS_SEED` and `CORPUS_SCALE` (samples per family, default 16) draw
+//! another or a larger corpus; the targets are asserted on any.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
 #[path = "support/corpus.rs"]
@@ -32,7 +34,10 @@ impl Tally {
 
 #[test]
 fn corpus_targets() {
-    let c = corpus::generate(0xE6E5_5EED, 16, MAX_ECHO);
+    let env = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let seed = env("CORPUS_SEED").unwrap_or(0xE6E5_5EED);
+    let scale = env("CORPUS_SCALE").map_or(16, |n| n as usize);
+    let c = corpus::generate(seed, scale, MAX_ECHO);
     let filter = EgressFilter::builder()
         .max_output_bytes(None)
         .max_context_echo(MAX_ECHO)
