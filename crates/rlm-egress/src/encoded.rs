@@ -339,17 +339,20 @@ pub(crate) fn decode_run(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<En
 pub(crate) fn split(text: &[u8], run: &Run) -> Vec<Run> {
     run.segments
         .into_iter()
-        .map(|seg| {
-            // Padding is not part of the class summary (as in `runs`).
-            let t = &text[seg.clone()];
-            let body = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
-            let mut r = Run::of(text, seg.start..seg.start + body);
-            r.pad = (t.len() - body).min(2) as u8;
-            r.span = seg.clone();
-            r.segments = Segments::one(seg.clone());
-            r
-        })
+        .map(|seg| single(text, seg.clone()))
         .collect()
+}
+
+/// The one-segment run over `r`, a segment or a piece of one. Its `=`
+/// padding is not part of the class summary (as in [`runs_in`]).
+fn single(text: &[u8], r: Range<usize>) -> Run {
+    let t = &text[r.clone()];
+    let body = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
+    let mut run = Run::of(text, r.start..r.start + body);
+    run.pad = (t.len() - body).min(2) as u8;
+    run.span = r.clone();
+    run.segments = Segments::one(r);
+    run
 }
 
 /// The parts of `run` outside `cuts` (in text order, disjoint), as runs of
@@ -357,16 +360,9 @@ pub(crate) fn split(text: &[u8], run: &Run) -> Vec<Run> {
 /// the cuts are redaction markers, whose brackets end token runs.
 pub(crate) fn pieces_outside(text: &[u8], run: &Run, cuts: &[Range<usize>], out: &mut Vec<Run>) {
     let mut piece = |r: Range<usize>| {
-        if r.len() < MIN_ENCODED {
-            return;
+        if r.len() >= MIN_ENCODED {
+            out.push(single(text, r));
         }
-        let t = &text[r.clone()];
-        let body = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
-        let mut p = Run::of(text, r.start..r.start + body);
-        p.pad = (t.len() - body).min(2) as u8;
-        p.span = r.clone();
-        p.segments = Segments::one(r);
-        out.push(p);
     };
     for seg in &run.segments {
         let mut at = seg.start;
