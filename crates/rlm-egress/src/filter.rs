@@ -724,13 +724,20 @@ fn finish_findings(text: &[u8], findings: &mut Vec<Finding>) {
     *findings = keep;
 }
 
-/// Whether `s` is one or more `[REDACTED:...]` markers and nothing else.
+/// Whether `s` is one or more `[REDACTED:...]` markers and nothing else
+/// but the quotes and blanks around them: a rule whose value may be quoted
+/// must not find, on a second pass, a quoted marker where it found
+/// nothing on the first.
 fn only_markers(s: &[u8]) -> bool {
+    let frame = |b: &u8| matches!(b, b'"' | b'\'' | b'`' | b' ' | b'\t');
     let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
+    let mut markers = 0;
+    loop {
+        let skip = rest.iter().take_while(|b| frame(b)).count();
+        rest = &rest[skip..];
+        if rest.is_empty() {
+            return markers > 0;
+        }
         let Some(after) = rest.strip_prefix(b"[REDACTED:") else {
             return false;
         };
@@ -744,8 +751,8 @@ fn only_markers(s: &[u8]) -> bool {
             return false;
         }
         rest = &after[close + 1..];
+        markers += 1;
     }
-    true
 }
 
 #[cfg(test)]
@@ -790,6 +797,27 @@ mod tests {
         let text = format!("{head}\n{key}\n{tail}\n");
         let out = fuzz_filter().apply(&text).expect("redact mode");
         assert!(!out.output.contains(key), "{:?}", out.findings);
+    }
+
+    #[test]
+    fn quoted_markers_are_only_markers() {
+        for yes in [
+            &b"[REDACTED:npm-token]"[..],
+            b"`[REDACTED:secret-assignment]`",
+            b"\" [REDACTED:a][REDACTED:b-2] '",
+        ] {
+            assert!(only_markers(yes), "{}", String::from_utf8_lossy(yes));
+        }
+        for no in [
+            &b""[..],
+            b"``",
+            b"x[REDACTED:a]",
+            b"[REDACTED:a]\"x",
+            b"[REDACTED:A]",
+            b"[REDACTED:a",
+        ] {
+            assert!(!only_markers(no), "{}", String::from_utf8_lossy(no));
+        }
     }
 
     #[test]
