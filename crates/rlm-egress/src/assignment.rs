@@ -436,14 +436,7 @@ mod tests {
         let mut rng = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
             let len = 1 + (rng % 24) as usize;
-            let text: Vec<u8> = (0..len)
-                .map(|_| {
-                    rng ^= rng << 13;
-                    rng ^= rng >> 7;
-                    rng ^= rng << 17;
-                    alphabet[(rng % alphabet.len() as u64) as usize]
-                })
-                .collect();
+            let text = crate::testing::random_text(&mut rng, alphabet, len);
             for p in (0..len).filter(|&p| matches!(text[p], b'=' | b':' | b'>')) {
                 let full = site_at(&text, p).is_some_and(|s| may_be_named_key(&text, s.key_end));
                 assert_eq!(

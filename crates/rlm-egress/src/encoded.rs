@@ -770,9 +770,7 @@ mod tests {
         }
         let mut rng = 0x0123_4567_89ab_cdefu64;
         for _ in 0..200_000 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
+            crate::testing::xorshift(&mut rng);
             let len = (rng % 13) as usize;
             let bytes = rng.to_le_bytes();
             let mut s = [0u8; 12];
@@ -793,12 +791,7 @@ mod tests {
     fn surely_not_texty_never_contradicts_a_full_decoding() {
         use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
         let mut rng = 0x1234_5678_9abc_def0u64;
-        let mut next = || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = || crate::testing::xorshift(&mut rng);
         let (mut skipped, mut texty) = (0, 0);
         for n in 0..4000 {
             let len = 8 + (next() % 90) as usize;

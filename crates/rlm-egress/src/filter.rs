@@ -783,6 +783,14 @@ mod tests {
         assert!(twice.findings.is_empty(), "{:?}", twice.findings);
     }
 
+    /// `input` leaves without `needle`, and redacting it again changes
+    /// nothing.
+    fn assert_cut(input: &str, needle: &str) {
+        let out = fuzz_filter().apply(input).expect("redact mode");
+        assert!(!out.output.contains(needle), "{}", out.output);
+        assert_idempotent(input);
+    }
+
     #[test]
     fn key_line_inside_wrapped_encoded_text_is_caught() {
         // Found by the property test in CI: a random key line planted in the
@@ -826,10 +834,10 @@ mod tests {
         // value (a tab stopped the npmrc rule), and the npmrc rule then read
         // the backquote and the marker as its token.
         assert_idempotent("_authToken=`t6\thTu`");
-        let out = fuzz_filter()
-            .apply("_authToken=`npm_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5`")
-            .expect("redact mode");
-        assert!(!out.output.contains("aB3dE5fG7hI9"), "{}", out.output);
+        assert_cut(
+            "_authToken=`npm_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5`",
+            "aB3dE5fG7hI9",
+        );
     }
 
     #[test]
@@ -837,26 +845,23 @@ mod tests {
         // Found by the fuzz target: the token run `ID3B...B268-----BEGIN`
         // passed the entropy judge whole; after the private-key block was
         // cut, its head stood alone and a second pass flagged it.
-        let t = "ID3BRROW1fI8BMrbB268-----BEGINPRIVATE KEY-----";
-        assert_idempotent(t);
-        let out = fuzz_filter().apply(t).expect("redact mode");
-        assert!(!out.output.contains("BRROW1f"), "{}", out.output);
+        assert_cut("ID3BRROW1fI8BMrbB268-----BEGINPRIVATE KEY-----", "BRROW1f");
     }
 
     #[test]
     fn one_percent_escape_is_decoded() {
         // Found by a larger corpus: `%5F` hid the `_` of an npm token.
-        let t = "percent blob: npm%5FrPp25gp5PxAVdTHlJpJA3CFKXPTOQrpTHzaA\n";
-        let out = fuzz_filter().apply(t).expect("redact mode");
-        assert!(!out.output.contains("rPp25gp5Px"), "{}", out.output);
-        assert_idempotent(t);
+        assert_cut(
+            "percent blob: npm%5FrPp25gp5PxAVdTHlJpJA3CFKXPTOQrpTHzaA\n",
+            "rPp25gp5Px",
+        );
     }
 
     #[test]
     fn fuzz_overlapping_url_passwords() {
-        let t = ",2rb://)QQQQQQ+:VVQQVV+VVVQQV@V://)QQQQQQ+:VVQQVV+VVVQQV@VV";
-        assert_idempotent(t);
-        let out = fuzz_filter().apply(t).expect("redact mode");
-        assert!(!out.output.contains("VVQQVV+VVVQQV"), "{}", out.output);
+        assert_cut(
+            ",2rb://)QQQQQQ+:VVQQVV+VVVQQV@V://)QQQQQQ+:VVQQVV+VVVQQV@VV",
+            "VVQQVV+VVVQQV",
+        );
     }
 }

@@ -72,6 +72,9 @@ pub fn rule_detectors() -> Vec<&'static str> {
 }
 
 #[cfg(test)]
+mod testing;
+
+#[cfg(test)]
 mod send_sync {
     fn assert_send_sync<T: Send + Sync>() {}
     #[test]

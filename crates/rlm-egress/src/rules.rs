@@ -1222,14 +1222,7 @@ mod tests {
         let alphabet = b"aAwWsS/\x0f bBoOtT_-";
         for n in 0..5000 {
             let len = n % 70;
-            let hay: Vec<u8> = (0..len)
-                .map(|_| {
-                    rng ^= rng << 13;
-                    rng ^= rng >> 7;
-                    rng ^= rng << 17;
-                    alphabet[(rng % alphabet.len() as u64) as usize]
-                })
-                .collect();
+            let hay = crate::testing::random_text(&mut rng, alphabet, len);
             for needle in [&b"aws"[..], b"/bot", b"bot ", b"a", b"sw"] {
                 assert_eq!(
                     rfind_ci(&hay, needle),
