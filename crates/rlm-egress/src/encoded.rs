@@ -682,24 +682,47 @@ pub(crate) fn percent_runs(
             b += 1;
         }
         from = b;
-        let run = &text[a..b];
-        let escapes = (0..run.len()).filter(|&i| is_escape(run, i)).count();
-        if escapes == 0 || run.len() < MIN_ENCODED {
-            continue;
+        if let Some(d) = decode_percent(&text[a..b]) {
+            out.push((a..b, d));
         }
-        let mut d = Vec::with_capacity(run.len());
-        let mut i = 0;
-        while i < run.len() {
-            if is_escape(run, i) {
-                d.push(hex_or_zero(run[i + 1]) << 4 | hex_or_zero(run[i + 2]));
-                i += 3;
-            } else {
-                d.push(if run[i] == b'+' { b' ' } else { run[i] });
-                i += 1;
-            }
-        }
-        out.push((a..b, d));
     }
+}
+
+/// The decoding of a percent-encoded run (`+` as a blank), or `None` when it
+/// has no escape or is too short to hide anything. Also decodes the pieces a
+/// finding leaves of a run, as a second pass would see them.
+pub(crate) fn decode_percent(run: &[u8]) -> Option<Vec<u8>> {
+    let escapes = (0..run.len()).filter(|&i| is_escape(run, i)).count();
+    if escapes == 0 || run.len() < MIN_ENCODED {
+        return None;
+    }
+    let mut d = Vec::with_capacity(run.len());
+    let mut i = 0;
+    while i < run.len() {
+        if is_escape(run, i) {
+            d.push(hex_or_zero(run[i + 1]) << 4 | hex_or_zero(run[i + 2]));
+            i += 3;
+        } else {
+            d.push(if run[i] == b'+' { b' ' } else { run[i] });
+            i += 1;
+        }
+    }
+    Some(d)
+}
+
+/// Offset in a percent-encoded `run` of the byte its decoding has at
+/// `decoded` (the run's length past the last one): every decoded byte comes
+/// from one escape or one plain byte, so a span of the decoding maps to whole
+/// escapes of the run.
+pub(crate) fn percent_offset(run: &[u8], decoded: usize) -> usize {
+    let mut i = 0;
+    for _ in 0..decoded {
+        if i >= run.len() {
+            break;
+        }
+        i += if is_escape(run, i) { 3 } else { 1 };
+    }
+    i.min(run.len())
 }
 
 fn is_escape(t: &[u8], i: usize) -> bool {
@@ -847,5 +870,12 @@ mod tests {
         percent_runs(t, memchr::memchr_iter(b'%', t), &mut v);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].1, b"q=password=hunter2!x&y=1");
+        let run = &t[v[0].0.clone()];
+        // `hunter2!` is bytes 11..19 of the decoding.
+        let span = percent_offset(run, 11)..percent_offset(run, 19);
+        assert_eq!(&run[span], b"hunter2%21");
+        assert_eq!(percent_offset(run, 0), 0);
+        assert_eq!(percent_offset(run, v[0].1.len()), run.len());
+        assert_eq!(percent_offset(run, 99), run.len());
     }
 }
