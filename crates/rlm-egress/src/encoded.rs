@@ -359,25 +359,28 @@ fn single(text: &[u8], r: Range<usize>) -> Run {
 /// their own when they are long enough to be runs: what is left of it once
 /// the cuts are redaction markers, whose brackets end token runs.
 pub(crate) fn pieces_outside(text: &[u8], run: &Run, cuts: &[Range<usize>], out: &mut Vec<Run>) {
-    let mut piece = |r: Range<usize>| {
-        if r.len() >= MIN_ENCODED {
-            out.push(single(text, r));
-        }
-    };
     for seg in &run.segments {
-        let mut at = seg.start;
-        for c in cuts
-            .iter()
-            .filter(|c| c.start < seg.end && c.end > seg.start)
-        {
-            if c.start > at {
-                piece(at..c.start);
+        gaps(seg.clone(), cuts, |r| {
+            if r.len() >= MIN_ENCODED {
+                out.push(single(text, r));
             }
-            at = at.max(c.end);
+        });
+    }
+}
+
+/// Calls `f` with each part of `span` outside `cuts` (sorted, disjoint), in
+/// order: `span` itself when no cut touches it.
+pub(crate) fn gaps(span: Range<usize>, cuts: &[Range<usize>], mut f: impl FnMut(Range<usize>)) {
+    let first = cuts.partition_point(|c| c.end <= span.start);
+    let mut at = span.start;
+    for c in cuts[first..].iter().take_while(|c| c.start < span.end) {
+        if c.start > at {
+            f(at..c.start);
         }
-        if at < seg.end {
-            piece(at..seg.end);
-        }
+        at = at.max(c.end);
+    }
+    if at < span.end {
+        f(at..span.end);
     }
 }
 
@@ -861,6 +864,21 @@ mod tests {
         let e = decode_run(t, &v[1], &mut d).expect("decodes");
         assert_eq!(e, Encoding::Base64);
         assert_eq!(d, b"AKIAIOSFODNN7EXAMPLE");
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // one-range lists are the data
+    fn gaps_are_the_parts_outside_the_cuts() {
+        let g = |span: Range<usize>, cuts: &[Range<usize>]| {
+            let mut v = Vec::new();
+            gaps(span, cuts, |r| v.push(r));
+            v
+        };
+        assert_eq!(g(10..20, &[]), [10..20]);
+        assert_eq!(g(10..20, &[0..5, 25..30]), [10..20]);
+        assert_eq!(g(10..20, &[0..12, 14..15, 18..40]), [12..14, 15..18]);
+        assert!(g(10..20, &[5..25]).is_empty());
+        assert_eq!(g(10..20, &[10..11, 19..20]), [11..19]);
     }
 
     #[test]
