@@ -16,6 +16,7 @@
 //! (prefixes, lengths, alphabets), not copied from any other scanner's rules.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use regex::bytes::{Captures, Regex};
@@ -224,7 +225,23 @@ pub(crate) struct RuleSet {
     /// Indexes of the rules found from anchors of their own (operators,
     /// value shapes, token runs, `~`) rather than by keyword.
     anchored: AnchoredRules,
-    regexes: Vec<Regex>,
+    /// Per rule, its regex, compiled when a window first needs it: compiling
+    /// all of them takes ~39 M instructions, nearly all of what a short
+    /// `rlm egress` run costs, and most outputs open windows for few rules.
+    /// `None` if it did not compile (a bug the tests catch); its windows
+    /// are then cut whole.
+    regexes: Vec<OnceLock<Option<Regex>>>,
+}
+
+/// The regex of a rule of [`RULES`].
+fn compile(rule: &RuleDef) -> Result<Regex, RuleError> {
+    regex::bytes::RegexBuilder::new(rule.pattern)
+        .size_limit(32 << 20)
+        .build()
+        .map_err(|source| RuleError::Regex {
+            rule: rule.name,
+            source,
+        })
 }
 
 /// Indexes into [`RULES`] of the rules found from anchors of their own:
@@ -345,18 +362,7 @@ impl RuleSet {
                         || (CASE_VARIANTS.contains(rk) && k.to_ascii_lowercase().contains(rk))
                 })
         })?;
-        let regexes = RULES
-            .iter()
-            .map(|r| {
-                regex::bytes::RegexBuilder::new(r.pattern)
-                    .size_limit(32 << 20)
-                    .build()
-                    .map_err(|source| RuleError::Regex {
-                        rule: r.name,
-                        source,
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let regexes = RULES.iter().map(|_| OnceLock::new()).collect();
         let checks = RULES.iter().map(|r| Check::of(r.name)).collect();
         let anchored = AnchoredRules {
             assignment: rule_index("secret-assignment")?,
@@ -481,7 +487,13 @@ impl RuleSet {
                 continue;
             }
             let rule = &RULES[ri];
-            let re = &self.regexes[ri];
+            let compiled = self.regexes[ri].get_or_init(|| {
+                compile(rule)
+                    .inspect_err(
+                        |error| tracing::error!(%error, "cutting this rule's windows whole"),
+                    )
+                    .ok()
+            });
             let mut push = |span: Range<usize>, at: usize| {
                 if !span.is_empty() {
                     out.push(Finding::new(
@@ -491,6 +503,12 @@ impl RuleSet {
                         rule.confidence,
                     ));
                 }
+            };
+            let Some(re) = compiled else {
+                for w in ws {
+                    push(0..w.len(), w.start);
+                }
+                continue;
             };
             for w in ws {
                 let hay = &text[w.clone()];
@@ -1175,6 +1193,17 @@ mod tests {
         );
         rs.scan(t.as_bytes(), &runs, &classes, &mut v);
         v
+    }
+
+    #[test]
+    fn every_rule_compiles() {
+        // Rules compile lazily, at their first window: a pattern that does
+        // not compile would only show in a scan (as windows cut whole).
+        for rule in RULES {
+            if let Err(e) = compile(rule) {
+                panic!("{e}");
+            }
+        }
     }
 
     #[test]
