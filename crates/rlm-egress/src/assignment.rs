@@ -218,11 +218,40 @@ pub(crate) fn is_secret_key(key: &KeySuffix) -> bool {
     }
 }
 
+/// Bytes of a bare value that [`plausible_assigned_secret`] is shown: its tests
+/// read all of what they are given, and a line of many implausible
+/// `pwd=...&pwd=...` sites with no blank would have each of them read to
+/// the line's end (quadratic: 20 000 such sites took 4.7 s).
+pub(crate) const MAX_JUDGED_VALUE: usize = 1024;
+
+/// The last bare run read by [`value`] and [`authorization_value`] in one
+/// text. Sites come in text order, and a site whose value starts inside
+/// that run ends where it does (a run is bytes of one class up to the first
+/// other), so a long line with many sites is read once, not once per site.
+#[derive(Debug, Default)]
+pub(crate) struct RunMemo {
+    bare: Range<usize>,
+    credential: Range<usize>,
+}
+
+/// End of the run of `class` bytes from `i`, through `memo`.
+fn run_end(text: &[u8], i: usize, class: impl Fn(u8) -> bool, memo: &mut Range<usize>) -> usize {
+    if memo.start <= i && i < memo.end {
+        return memo.end;
+    }
+    let end = i + text[i.min(text.len())..]
+        .iter()
+        .take_while(|&&b| class(b))
+        .count();
+    *memo = i..end;
+    end
+}
+
 /// The value of an assignment starting at or after `from`: up to four
 /// whitespace characters, then a quoted string (`"..."`, `'...'`,
 /// `` `...` ``, one line, not empty) or a bare word (no whitespace, quotes,
 /// `,;()[]{}<>`). Returns the value's span and whether it was quoted.
-pub(crate) fn value(text: &[u8], from: usize) -> Option<(Range<usize>, bool)> {
+pub(crate) fn value(text: &[u8], from: usize, memo: &mut RunMemo) -> Option<(Range<usize>, bool)> {
     let mut i = from;
     let lim = (from + 4).min(text.len());
     while i < lim && is_space(text[i]) {
@@ -257,14 +286,18 @@ pub(crate) fn value(text: &[u8], from: usize) -> Option<(Range<usize>, bool)> {
                     | b'>'
             )
     };
-    let len = text[i..].iter().take_while(|&&b| bare(b)).count();
-    (len > 0).then_some((i..i + len, false))
+    let end = run_end(text, i, bare, &mut memo.bare);
+    (end > i).then_some((i..end, false))
 }
 
 /// The credential of an `Authorization` header after its operator:
 /// `\s{0,4}\\?["']?`, an optional scheme word and whitespace, then at least
 /// eight of `[A-Za-z0-9-._~+/=:]`.
-pub(crate) fn authorization_value(text: &[u8], from: usize) -> Option<Range<usize>> {
+pub(crate) fn authorization_value(
+    text: &[u8],
+    from: usize,
+    memo: &mut RunMemo,
+) -> Option<Range<usize>> {
     const SCHEMES: &[&[u8]] = &[
         b"bearer", b"basic", b"token", b"bot", b"digest", b"apikey", b"sso-key", b"dsn",
     ];
@@ -280,12 +313,7 @@ pub(crate) fn authorization_value(text: &[u8], from: usize) -> Option<Range<usiz
     if matches!(text.get(i), Some(b'"' | b'\'')) {
         i += 1;
     }
-    let run = |s: usize| {
-        text[s.min(text.len())..]
-            .iter()
-            .take_while(|&&b| tok(b))
-            .count()
-    };
+    let mut run = |s: usize| run_end(text, s, tok, &mut memo.credential).saturating_sub(s);
     // With a scheme word first, if one is there and a long enough value
     // follows it.
     let word = text[i..]
@@ -501,14 +529,23 @@ mod tests {
     #[test]
     fn values() {
         let t = br#"= "hunter2!" x"#;
-        assert_eq!(value(t, 1), Some((3..11, true)));
-        assert_eq!(value(b"=abc,def", 1), Some((1..4, false)));
-        assert_eq!(value(b"= \"unterminated\nx\"", 1), None);
-        assert_eq!(value(b"=\"\"", 1), None);
+        assert_eq!(value(t, 1, &mut RunMemo::default()), Some((3..11, true)));
+        assert_eq!(
+            value(b"=abc,def", 1, &mut RunMemo::default()),
+            Some((1..4, false))
+        );
+        assert_eq!(
+            value(b"= \"unterminated\nx\"", 1, &mut RunMemo::default()),
+            None
+        );
+        assert_eq!(value(b"=\"\"", 1, &mut RunMemo::default()), None);
         let t = b": Bearer abcDEF123456ghiJKL";
-        assert_eq!(authorization_value(t, 1), Some(9..t.len()));
+        assert_eq!(
+            authorization_value(t, 1, &mut RunMemo::default()),
+            Some(9..t.len())
+        );
         let t = b"=\\\"Basic dXNlcjpwYXNzd29yZA==\\\"";
-        let r = authorization_value(t, 1).expect("value");
+        let r = authorization_value(t, 1, &mut RunMemo::default()).expect("value");
         assert_eq!(&t[r], b"dXNlcjpwYXNzd29yZA==");
     }
 }

@@ -634,6 +634,23 @@ pub(crate) fn is_texty(d: &[u8]) -> bool {
     bad * 50 < total
 }
 
+/// Bytes a percent-encoded run is read on either side of an escape: longer
+/// runs (no URL is that long) are read in windows, so that the decoding and
+/// its rescan stay linear.
+const PERCENT_REACH: usize = 4096;
+/// Bytes a window of a long percent-encoded run repeats of the one before
+/// it: a key cut from its value by the window's edge is read again with it.
+const PERCENT_OVERLAP: usize = 256;
+
+/// A percent-encoded run (or a window of a long one) and its decoding.
+pub(crate) struct PercentRun {
+    pub(crate) span: Range<usize>,
+    pub(crate) decoded: Vec<u8>,
+    /// The run goes on past `span`: its edges are arbitrary, so that what
+    /// a finding inside cuts cannot be told from what lies beyond them.
+    pub(crate) truncated: bool,
+}
+
 /// Percent-encoded runs: spans containing a `%XX` escape, with their
 /// decoding. One escape is enough to hide a provider prefix (`npm%5F...`,
 /// `ghp%5F...`).
@@ -642,8 +659,30 @@ pub(crate) fn is_texty(d: &[u8]) -> bool {
 pub(crate) fn percent_runs(
     text: &[u8],
     percents: impl Iterator<Item = usize>,
-    out: &mut Vec<(Range<usize>, Vec<u8>)>,
+    out: &mut Vec<PercentRun>,
 ) {
+    let is_url = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'%' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'+'
+                    | b'-'
+                    | b'/'
+                    | b'='
+                    | b'&'
+                    | b'?'
+                    | b':'
+                    | b'@'
+                    | b'!'
+                    | b'*'
+                    | b','
+                    | b';'
+                    | b'$'
+            )
+    };
     let mut from = 0;
     for p in percents {
         if p < from {
@@ -652,41 +691,28 @@ pub(crate) fn percent_runs(
         if !is_escape(text, p) {
             continue;
         }
-        let is_url = |b: u8| {
-            b.is_ascii_alphanumeric()
-                || matches!(
-                    b,
-                    b'%' | b'.'
-                        | b'_'
-                        | b'~'
-                        | b'+'
-                        | b'-'
-                        | b'/'
-                        | b'='
-                        | b'&'
-                        | b'?'
-                        | b':'
-                        | b'@'
-                        | b'!'
-                        | b'*'
-                        | b','
-                        | b';'
-                        | b'$'
-                )
-        };
+        // Back into the run before only when it goes on into this one (it
+        // ended at its reach), and then by the overlap.
         let mut a = p;
-        let floor = p.saturating_sub(4096).max(from);
+        let floor = p
+            .saturating_sub(PERCENT_REACH)
+            .max(from.saturating_sub(PERCENT_OVERLAP));
         while a > floor && is_url(text[a - 1]) {
             a -= 1;
         }
         let mut b = p;
-        let ceil = (p + 4096).min(text.len());
+        let ceil = (p + PERCENT_REACH).min(text.len());
         while b < ceil && is_url(text[b]) {
             b += 1;
         }
         from = b;
-        if let Some(d) = decode_percent(&text[a..b]) {
-            out.push((a..b, d));
+        let truncated = (a > 0 && is_url(text[a - 1])) || (b < text.len() && is_url(text[b]));
+        if let Some(decoded) = decode_percent(&text[a..b]) {
+            out.push(PercentRun {
+                span: a..b,
+                decoded,
+                truncated,
+            });
         }
     }
 }
@@ -713,19 +739,18 @@ pub(crate) fn decode_percent(run: &[u8]) -> Option<Vec<u8>> {
     Some(d)
 }
 
-/// Offset in a percent-encoded `run` of the byte its decoding has at
-/// `decoded` (the run's length past the last one): every decoded byte comes
-/// from one escape or one plain byte, so a span of the decoding maps to whole
-/// escapes of the run.
-pub(crate) fn percent_offset(run: &[u8], decoded: usize) -> usize {
+/// For each byte of the decoding of a percent-encoded `run`, its offset in
+/// the run, then the run's length: every decoded byte comes from one escape
+/// or one plain byte, so a span of the decoding maps to whole escapes.
+pub(crate) fn percent_offsets(run: &[u8]) -> Vec<usize> {
+    let mut at = Vec::with_capacity(run.len() + 1);
     let mut i = 0;
-    for _ in 0..decoded {
-        if i >= run.len() {
-            break;
-        }
+    while i < run.len() {
+        at.push(i);
         i += if is_escape(run, i) { 3 } else { 1 };
     }
-    i.min(run.len())
+    at.push(run.len());
+    at
 }
 
 fn is_escape(t: &[u8], i: usize) -> bool {
@@ -887,13 +912,33 @@ mod tests {
         let t = b"q=password%3Dhunter2%21x&y=1";
         percent_runs(t, memchr::memchr_iter(b'%', t), &mut v);
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].1, b"q=password=hunter2!x&y=1");
-        let run = &t[v[0].0.clone()];
+        assert_eq!(v[0].decoded, b"q=password=hunter2!x&y=1");
+        assert!(!v[0].truncated);
+        let run = &t[v[0].span.clone()];
+        let at = percent_offsets(run);
+        assert_eq!(at.len(), v[0].decoded.len() + 1);
         // `hunter2!` is bytes 11..19 of the decoding.
-        let span = percent_offset(run, 11)..percent_offset(run, 19);
-        assert_eq!(&run[span], b"hunter2%21");
-        assert_eq!(percent_offset(run, 0), 0);
-        assert_eq!(percent_offset(run, v[0].1.len()), run.len());
-        assert_eq!(percent_offset(run, 99), run.len());
+        assert_eq!(&run[at[11]..at[19]], b"hunter2%21");
+        assert_eq!((at[0], at[v[0].decoded.len()]), (0, run.len()));
+    }
+
+    #[test]
+    fn long_percent_runs_are_read_in_overlapping_windows() {
+        let t = "k%3Dv%26".repeat(3000); // 24 000 bytes, no break
+        let mut v = Vec::new();
+        percent_runs(
+            t.as_bytes(),
+            memchr::memchr_iter(b'%', t.as_bytes()),
+            &mut v,
+        );
+        assert!(v.len() >= 3);
+        assert!(v.iter().all(|r| r.truncated));
+        assert_eq!(v[0].span.start, 0);
+        assert_eq!(v[v.len() - 1].span.end, t.len());
+        for w in v.windows(2) {
+            // Each window repeats the end of the one before it.
+            assert_eq!(w[1].span.start, w[0].span.end - PERCENT_OVERLAP);
+            assert!(w[0].span.len() <= 2 * PERCENT_REACH + 1);
+        }
     }
 }

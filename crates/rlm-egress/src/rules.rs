@@ -23,7 +23,7 @@ use regex::bytes::{Captures, Regex};
 
 use crate::assignment::{
     authorization_value, is_secret_key, may_be_named_key, plausible_assigned_secret, sites, value,
-    KeySuffix,
+    KeySuffix, RunMemo, MAX_JUDGED_VALUE,
 };
 use crate::classify::Classes;
 use crate::encoded::{Run, DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
@@ -540,29 +540,54 @@ impl RuleSet {
         out: &mut Vec<Finding>,
     ) {
         let sr = &self.anchored;
+        // End of the last assignment or header value found: a site whose
+        // key lies inside it is cut with it. Skipping those keeps a line of
+        // many `key=value&key=value...` and no blank linear; otherwise each
+        // of its sites would read a value running to the line's end.
+        let mut cut_to = 0;
+        // End of the line of the last window opened (past its `\n`): sites
+        // come in text order, so a later one before it is on that line, and
+        // its line is not searched again (a long line of `?sig=...&sig=...`
+        // would make that quadratic).
+        let mut line_end = 0;
+        let mut runs = RunMemo::default();
         sites(text, anchors, |site| {
+            if site.key_end < cut_to {
+                return;
+            }
             let mut window = |ri: usize, back: usize| {
                 let start = extend_back(text, site.key_end.saturating_sub(back));
                 let from = site.value_from.min(text.len());
-                let end = memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |p| from + p + 1);
-                open_window(&mut windows[ri], start..end);
+                if from >= line_end {
+                    line_end =
+                        memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |p| from + p + 1);
+                }
+                open_window(&mut windows[ri], start..line_end);
             };
             if may_be_named_key(text, site.key_end) {
                 let key = KeySuffix::of(text, site.key_end);
                 // `key = value`, the key ending with a secret's name.
                 if site.gap <= 4 && is_secret_key(&key) {
-                    if let Some((v, quoted)) = value(text, site.value_from) {
+                    if let Some((v, quoted)) = value(text, site.value_from, &mut runs) {
                         let next = text.get(v.end).copied();
                         let key = key_bytes(text, site.key_end);
-                        if plausible_assigned_secret(key, &text[v.clone()], quoted, next) {
+                        // A quoted value ends at its quote; a bare one may
+                        // run on to the end of a long line.
+                        let judged = match quoted {
+                            true => v.clone(),
+                            false => v.start..v.end.min(v.start + MAX_JUDGED_VALUE),
+                        };
+                        if plausible_assigned_secret(key, &text[judged], quoted, next) {
                             let r = &RULES[sr.assignment];
+                            cut_to = cut_to.max(v.end);
                             out.push(Finding::new(r.detector, r.name, v, r.confidence));
                         }
                     }
                 }
                 if site.single && site.gap <= 4 && key.ends_with(b"authorization") {
-                    if let Some(v) = authorization_value(text, site.value_from) {
+                    if let Some(v) = authorization_value(text, site.value_from, &mut runs) {
                         let r = &RULES[sr.authorization];
+                        cut_to = cut_to.max(v.end);
                         out.push(Finding::new(r.detector, r.name, v, r.confidence));
                     }
                 }
@@ -844,7 +869,7 @@ impl RuleSet {
                 }
                 continue;
             }
-            let Some(reach) = self.checks[ri].admit(text, ks, ke) else {
+            let Some(reach) = self.checks[ri].admit(text, ks, ke, r.fwd) else {
                 continue;
             };
             let start = extend_back(text, ks.saturating_sub(r.back));
@@ -924,9 +949,10 @@ impl Check {
     }
 
     /// `None`: the rule cannot match through this hit. `Some(None)`: no
-    /// bound known. `Some(Some(end))`: the match ends before `end`.
+    /// bound known. `Some(Some(end))`: the match ends before `end`. `fwd`
+    /// is how far past the hit the rule's window reaches anyway.
     #[inline]
-    fn admit(self, t: &[u8], ks: usize, ke: usize) -> Option<Option<usize>> {
+    fn admit(self, t: &[u8], ks: usize, ke: usize, fwd: usize) -> Option<Option<usize>> {
         let n = t.len();
         let ws = |b: u8| b.is_ascii_whitespace() || b == 0x0b || b >= 0x80;
         match self {
@@ -996,8 +1022,13 @@ impl Check {
             // Matched by hand in `add_hit`, not through a regex window.
             Check::Pem => None,
             Check::Dotted => {
+                // No further than the window reaches: a long dotted run of
+                // `eyJ...` parts has a hit at each, and each would read on
+                // to the run's end (quadratic: 250 KB took 2.5 s).
+                let lim = n.min(ke.saturating_add(fwd));
                 let mut i = ke;
-                while i < n && (t[i].is_ascii_alphanumeric() || matches!(t[i], b'_' | b'-' | b'.'))
+                while i < lim
+                    && (t[i].is_ascii_alphanumeric() || matches!(t[i], b'_' | b'-' | b'.'))
                 {
                     i += 1;
                 }
