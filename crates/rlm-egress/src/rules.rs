@@ -869,7 +869,13 @@ impl RuleSet {
                 }
                 continue;
             }
-            let Some(reach) = self.checks[ri].admit(text, ks, ke, r.fwd) else {
+            // A hit inside the rule's last window: its bytes were read
+            // for an earlier hit, which `Dotted` need not read again.
+            let read = windows[ri]
+                .last()
+                .filter(|w| w.start <= ks && ke < w.end)
+                .map_or(ke, |w| w.end);
+            let Some(reach) = self.checks[ri].admit(text, ks, ke, r.fwd, read) else {
                 continue;
             };
             let start = extend_back(text, ks.saturating_sub(r.back));
@@ -950,9 +956,18 @@ impl Check {
 
     /// `None`: the rule cannot match through this hit. `Some(None)`: no
     /// bound known. `Some(Some(end))`: the match ends before `end`. `fwd`
-    /// is how far past the hit the rule's window reaches anyway.
+    /// is how far past the hit the rule's window reaches anyway; `read`
+    /// (at least `ke`) where the rule's last window, which holds the hit,
+    /// ends.
     #[inline]
-    fn admit(self, t: &[u8], ks: usize, ke: usize, fwd: usize) -> Option<Option<usize>> {
+    fn admit(
+        self,
+        t: &[u8],
+        ks: usize,
+        ke: usize,
+        fwd: usize,
+        read: usize,
+    ) -> Option<Option<usize>> {
         let n = t.len();
         let ws = |b: u8| b.is_ascii_whitespace() || b == 0x0b || b >= 0x80;
         match self {
@@ -1022,11 +1037,13 @@ impl Check {
             // Matched by hand in `add_hit`, not through a regex window.
             Check::Pem => None,
             Check::Dotted => {
-                // No further than the window reaches: a long dotted run of
-                // `eyJ...` parts has a hit at each, and each would read on
-                // to the run's end (quadratic: 250 KB took 2.5 s).
+                // A long dotted run of `eyJ...` parts has a hit at each, and
+                // each read on to the run's end (quadratic: 250 KB took
+                // 2.5 s). Now a hit inside the last window reads on from its
+                // end (the window only grows, to no less than before), and
+                // no further than the rule's window reaches.
                 let lim = n.min(ke.saturating_add(fwd));
-                let mut i = ke;
+                let mut i = read;
                 while i < lim
                     && (t[i].is_ascii_alphanumeric() || matches!(t[i], b'_' | b'-' | b'.'))
                 {
