@@ -646,9 +646,6 @@ const PERCENT_OVERLAP: usize = 256;
 pub(crate) struct PercentRun {
     pub(crate) span: Range<usize>,
     pub(crate) decoded: Vec<u8>,
-    /// The run goes on past `span`: its edges are arbitrary, so that what
-    /// a finding inside cuts cannot be told from what lies beyond them.
-    pub(crate) truncated: bool,
 }
 
 /// Percent-encoded runs: spans containing a `%XX` escape, with their
@@ -706,12 +703,10 @@ pub(crate) fn percent_runs(
             b += 1;
         }
         from = b;
-        let truncated = (a > 0 && is_url(text[a - 1])) || (b < text.len() && is_url(text[b]));
         if let Some(decoded) = decode_percent(&text[a..b]) {
             out.push(PercentRun {
                 span: a..b,
                 decoded,
-                truncated,
             });
         }
     }
@@ -737,20 +732,6 @@ pub(crate) fn decode_percent(run: &[u8]) -> Option<Vec<u8>> {
         }
     }
     Some(d)
-}
-
-/// For each byte of the decoding of a percent-encoded `run`, its offset in
-/// the run, then the run's length: every decoded byte comes from one escape
-/// or one plain byte, so a span of the decoding maps to whole escapes.
-pub(crate) fn percent_offsets(run: &[u8]) -> Vec<usize> {
-    let mut at = Vec::with_capacity(run.len() + 1);
-    let mut i = 0;
-    while i < run.len() {
-        at.push(i);
-        i += if is_escape(run, i) { 3 } else { 1 };
-    }
-    at.push(run.len());
-    at
 }
 
 fn is_escape(t: &[u8], i: usize) -> bool {
@@ -913,13 +894,7 @@ mod tests {
         percent_runs(t, memchr::memchr_iter(b'%', t), &mut v);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].decoded, b"q=password=hunter2!x&y=1");
-        assert!(!v[0].truncated);
-        let run = &t[v[0].span.clone()];
-        let at = percent_offsets(run);
-        assert_eq!(at.len(), v[0].decoded.len() + 1);
-        // `hunter2!` is bytes 11..19 of the decoding.
-        assert_eq!(&run[at[11]..at[19]], b"hunter2%21");
-        assert_eq!((at[0], at[v[0].decoded.len()]), (0, run.len()));
+        assert_eq!(v[0].span, 0..t.len());
     }
 
     #[test]
@@ -932,7 +907,6 @@ mod tests {
             &mut v,
         );
         assert!(v.len() >= 3);
-        assert!(v.iter().all(|r| r.truncated));
         assert_eq!(v[0].span.start, 0);
         assert_eq!(v[v.len() - 1].span.end, t.len());
         for w in v.windows(2) {
