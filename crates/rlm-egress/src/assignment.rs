@@ -218,11 +218,12 @@ pub(crate) fn is_secret_key(key: &KeySuffix) -> bool {
     }
 }
 
-/// Bytes of a bare value that [`plausible_assigned_secret`] is shown: its tests
-/// read all of what they are given, and a line of many implausible
+/// Bytes of a bare value that [`plausible_assigned_secret`] judges: its
+/// tests read all of what they look at, and a line of many implausible
 /// `pwd=...&pwd=...` sites with no blank would have each of them read to
-/// the line's end (quadratic: 20 000 such sites took 4.7 s).
-pub(crate) const MAX_JUDGED_VALUE: usize = 1024;
+/// the line's end (quadratic: 20 000 such sites took 4.7 s). A quoted value
+/// ends at its quote.
+const MAX_JUDGED_VALUE: usize = 1024;
 
 /// The last bare run read by [`value`] and [`authorization_value`] in one
 /// text. Sites come in text order, and a site whose value starts inside
@@ -348,8 +349,11 @@ pub(crate) fn plausible_assigned_secret(
     quoted: bool,
     next: Option<u8>,
 ) -> bool {
+    let mut v = match quoted {
+        true => value,
+        false => &value[..value.len().min(MAX_JUDGED_VALUE)],
+    };
     // Sentence punctuation after a bare value is not part of it.
-    let mut v = value;
     if !quoted {
         while let [rest @ .., b'.' | b'!' | b'?' | b':'] = v {
             v = rest;

@@ -575,12 +575,18 @@ impl EgressFilter {
             for piece in pieces {
                 if let Some(decoded) = encoded::decode_percent(&text[piece.clone()]) {
                     // What a piece hides is cut whole: nothing of it is
-                    // left for a later pass to decode differently.
-                    let mut inner = Report::default();
-                    self.scan_into(&decoded, depth + 1, scope, &mut inner);
-                    if let Some(f) = lead_finding(&inner.findings, piece, Encoding::Percent) {
-                        rep.findings.push(f);
-                    }
+                    // left for a later pass to decode differently. Its
+                    // quotes were charged with the whole run.
+                    let mut found = Report::default();
+                    self.rescan_decoded(
+                        &decoded,
+                        piece,
+                        Encoding::Percent,
+                        depth,
+                        scope,
+                        &mut found,
+                    );
+                    rep.findings.append(&mut found.findings);
                 }
             }
         }

@@ -23,7 +23,7 @@ use regex::bytes::{Captures, Regex};
 
 use crate::assignment::{
     authorization_value, is_secret_key, may_be_named_key, plausible_assigned_secret, sites, value,
-    KeySuffix, RunMemo, MAX_JUDGED_VALUE,
+    KeySuffix, RunMemo,
 };
 use crate::classify::Classes;
 use crate::encoded::{Run, DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
@@ -571,13 +571,7 @@ impl RuleSet {
                     if let Some((v, quoted)) = value(text, site.value_from, &mut runs) {
                         let next = text.get(v.end).copied();
                         let key = key_bytes(text, site.key_end);
-                        // A quoted value ends at its quote; a bare one may
-                        // run on to the end of a long line.
-                        let judged = match quoted {
-                            true => v.clone(),
-                            false => v.start..v.end.min(v.start + MAX_JUDGED_VALUE),
-                        };
-                        if plausible_assigned_secret(key, &text[judged], quoted, next) {
+                        if plausible_assigned_secret(key, &text[v.clone()], quoted, next) {
                             let r = &RULES[sr.assignment];
                             cut_to = cut_to.max(v.end);
                             out.push(Finding::new(r.detector, r.name, v, r.confidence));
@@ -871,10 +865,13 @@ impl RuleSet {
             }
             // A hit inside the rule's last window: its bytes were read
             // for an earlier hit, which `Dotted` need not read again.
-            let read = windows[ri]
-                .last()
-                .filter(|w| w.start <= ks && ke < w.end)
-                .map_or(ke, |w| w.end);
+            let read = match self.checks[ri] {
+                Check::Dotted => windows[ri]
+                    .last()
+                    .filter(|w| w.start <= ks && ke < w.end)
+                    .map_or(ke, |w| w.end),
+                _ => ke,
+            };
             let Some(reach) = self.checks[ri].admit(text, ks, ke, r.fwd, read) else {
                 continue;
             };
