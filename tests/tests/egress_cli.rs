@@ -85,6 +85,12 @@ fn json_shape_and_input_offsets() {
     );
     assert_eq!(&input[start..end], SECRET);
     assert_eq!(f.as_object().unwrap().len(), 4);
+    // Keys in the order the contract lists them, for readers of the text.
+    let text = s(&out.stdout);
+    let at = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
+    assert!(at("output") < at("findings"), "{text}");
+    assert!(at("detector") < at("rule") && at("rule") < at("start") && at("start") < at("end"));
+    assert!(text.ends_with("}\n"), "one object, one line: {text}");
 
     let out = run(&["--json"], b"nothing here\n");
     assert_eq!(out.status.code(), Some(0));

@@ -82,11 +82,13 @@ fn run_inner(args: &EgressArgs) -> Result<i32, String> {
     let code = i32::from(!findings.is_empty());
     let mut stdout = std::io::stdout().lock();
     let written = if args.json {
-        let v = serde_json::json!({
-            "output": output,
-            "findings": findings.iter().map(finding_json).collect::<Vec<_>>(),
-        });
-        writeln!(stdout, "{v}")
+        let report = JsonReport {
+            output: &output,
+            findings: findings.iter().map(JsonFinding::from).collect(),
+        };
+        serde_json::to_writer(&mut stdout, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(stdout))
     } else if blocked {
         eprintln!("rlm egress: blocked: {}", reason(&findings));
         Ok(())
@@ -118,13 +120,32 @@ fn read_input(path: Option<&std::path::Path>) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-fn finding_json(f: &Finding) -> serde_json::Value {
-    serde_json::json!({
-        "detector": f.detector,
-        "rule": f.rule,
-        "start": f.span.start,
-        "end": f.span.end,
-    })
+/// The `--json` object. Its keys come in the order the contract lists them
+/// (`output`, then `findings`; `detector`, `rule`, `start`, `end`), so that
+/// tools reading it as text, not as JSON, see what the contract shows.
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    output: &'a str,
+    findings: Vec<JsonFinding<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonFinding<'a> {
+    detector: &'a str,
+    rule: &'a str,
+    start: usize,
+    end: usize,
+}
+
+impl<'a> From<&'a Finding> for JsonFinding<'a> {
+    fn from(f: &'a Finding) -> Self {
+        JsonFinding {
+            detector: f.detector,
+            rule: f.rule,
+            start: f.span.start,
+            end: f.span.end,
+        }
+    }
 }
 
 /// One line, no secret: detectors and where.
