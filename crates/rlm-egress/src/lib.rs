@@ -31,7 +31,7 @@
 //!
 //! | detector | what |
 //! | --- | --- |
-//! | provider rules | AWS, GCP, Azure, GitHub, GitLab, Slack, Discord, Telegram, Stripe, OpenAI, Anthropic, Hugging Face, npm, PyPI, SendGrid, Twilio, Mailgun, JWTs, private-key blocks, URLs with passwords, `password = ...` assignments, `Authorization` headers; each rule anchored where it can only match (token runs, operators, a dozen rare keywords), its regex run only there |
+//! | provider rules | AWS, GCP, Azure, GitHub, GitLab, Slack, Discord, Telegram, Stripe, OpenAI, Anthropic, Hugging Face, OpenRouter, Groq, xAI and other model providers, npm, PyPI, RubyGems, SendGrid, Twilio, Mailgun, Mailchimp, DigitalOcean, Databricks, Supabase, Shopify, Sentry, Grafana and more, AWS session tokens, age keys, JWTs, private-key blocks, URLs with passwords, `password = ...` assignments, `Authorization` headers; each rule anchored where it can only match (token runs, operators, a dozen rare keywords), its regex run only there |
 //! | `high-entropy` | a token as random as a random string of its alphabet and length would be; UUIDs, digests and identifiers pass |
 //! | encoded | base64, base64url, hex and percent-encoded runs decoded and rescanned, two levels deep by default |
 //! | `context-echo` | verbatim runs of the protected context over the limit |

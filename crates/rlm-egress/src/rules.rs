@@ -160,6 +160,32 @@ const RULES: &[RuleDef] = &[
     RuleDef { detector: "huggingface-token", name: "huggingface-token", keywords: &["hf_", "api_org_"],
         pattern: r"(?:^|[^A-Za-z0-9])((?:hf|api_org)_[A-Za-z0-9]{30,40})(?:[^A-Za-z0-9]|$)",
         extract: Extract::Group(1), confidence: H, back: 1, fwd: 56 },
+    // Model providers an RLM runtime is likely to hold keys for: their keys
+    // are what a model's code finds first in the environment.
+    RuleDef { detector: "openrouter-key", name: "openrouter-api-key", keywords: &["sk-or-v1-"],
+        pattern: r"sk-or-v1-[0-9a-f]{64}", extract: Extract::Whole, confidence: H, back: 0, fwd: 80 },
+    // `sk-` and 32 lower-case hex digits (DeepSeek, DashScope): the bounds
+    // keep it off longer hex ids that happen to follow an `sk-`.
+    RuleDef { detector: "ai-api-key", name: "sk-hex-api-key", keywords: &["sk-"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(sk-[0-9a-f]{32})(?:[^A-Za-z0-9_\-]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 40 },
+    RuleDef { detector: "groq-key", name: "groq-api-key", keywords: &["gsk_"],
+        pattern: r"gsk_[A-Za-z0-9]{48,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 120 },
+    RuleDef { detector: "xai-key", name: "xai-api-key", keywords: &["xai-"],
+        pattern: r"xai-[A-Za-z0-9]{70,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 160 },
+    RuleDef { detector: "perplexity-key", name: "perplexity-api-key", keywords: &["pplx-"],
+        pattern: r"pplx-[A-Za-z0-9]{40,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 120 },
+    RuleDef { detector: "replicate-token", name: "replicate-api-token", keywords: &["r8_"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(r8_[A-Za-z0-9]{30,})", extract: Extract::Group(1), confidence: H, back: 1, fwd: 120 },
+    RuleDef { detector: "nvidia-key", name: "nvidia-api-key", keywords: &["nvapi-"],
+        pattern: r"nvapi-[A-Za-z0-9_\-]{60,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 160 },
+    RuleDef { detector: "cerebras-key", name: "cerebras-api-key", keywords: &["csk-"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(csk-[A-Za-z0-9]{40,})", extract: Extract::Group(1), confidence: H, back: 1, fwd: 120 },
+    RuleDef { detector: "elevenlabs-key", name: "elevenlabs-api-key", keywords: &["sk_"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(sk_[0-9a-f]{48})(?:[^A-Za-z0-9_\-]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 56 },
+    RuleDef { detector: "tavily-key", name: "tavily-api-key", keywords: &["tvly-"],
+        pattern: r"tvly-(?:dev-|prod-)?[A-Za-z0-9]{30,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 120 },
+    RuleDef { detector: "langsmith-key", name: "langsmith-api-key", keywords: &["lsv2_"],
+        pattern: r"lsv2_(?:pt|sk)_[0-9a-f]{32}_[0-9a-f]{10}", extract: Extract::Whole, confidence: H, back: 0, fwd: 56 },
     // --- package registries
     RuleDef { detector: "npm-token", name: "npm-access-token", keywords: &["npm_"],
         pattern: r"(?:^|[^A-Za-z0-9])(npm_[A-Za-z0-9]{36})(?:[^A-Za-z0-9]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 48 },
@@ -170,6 +196,35 @@ const RULES: &[RuleDef] = &[
         pattern: r#"_authToken\s*=\s*["'`]?([^\s"'`$\[][^\s"'`]{7,})"#, extract: Extract::Group(1), confidence: H, back: 0, fwd: 300 },
     RuleDef { detector: "pypi-token", name: "pypi-upload-token", keywords: &["pypi-Ag"],
         pattern: r"pypi-Ag[A-Za-z0-9_\-]{50,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 600 },
+    RuleDef { detector: "rubygems-key", name: "rubygems-api-key", keywords: &["rubygems_"],
+        pattern: r"rubygems_[0-9a-f]{48}", extract: Extract::Whole, confidence: H, back: 0, fwd: 64 },
+    // --- cloud platforms and developer services
+    RuleDef { detector: "aws-session-token", name: "aws-session-token", keywords: &["IQoJb3JpZ2luX2", "GZXIvYXdzE"],
+        pattern: r"(?:IQoJb3JpZ2luX2|FwoGZXIvYXdzE|FQoGZXIvYXdzE)[A-Za-z0-9+/]{100,}={0,2}", extract: Extract::Whole, confidence: H, back: 0, fwd: 4096 },
+    RuleDef { detector: "digitalocean-token", name: "digitalocean-token", keywords: &["_v1_"],
+        pattern: r"do[opr]_v1_[0-9a-f]{64}", extract: Extract::Whole, confidence: H, back: 0, fwd: 80 },
+    RuleDef { detector: "databricks-token", name: "databricks-token", keywords: &["dapi"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(dapi[0-9a-f]{32}(?:-[0-9]{1,2})?)(?:[^A-Za-z0-9_\-]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 48 },
+    RuleDef { detector: "supabase-key", name: "supabase-secret-key", keywords: &["sbp_", "sb_secret_"],
+        pattern: r"sbp_[0-9a-f]{40}|sb_secret_[A-Za-z0-9_\-]{20,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 120 },
+    RuleDef { detector: "shopify-token", name: "shopify-token", keywords: &["shp"],
+        pattern: r"shp(?:at|ca|pa|ss)_[0-9a-fA-F]{32}", extract: Extract::Whole, confidence: H, back: 0, fwd: 40 },
+    RuleDef { detector: "square-token", name: "square-token", keywords: &["sq0"],
+        pattern: r"sq0atp-[A-Za-z0-9_\-]{22,}|sq0csp-[A-Za-z0-9_\-]{40,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 80 },
+    RuleDef { detector: "postman-key", name: "postman-api-key", keywords: &["PMAK-"],
+        pattern: r"PMAK-[0-9a-f]{24}-[0-9a-f]{34}", extract: Extract::Whole, confidence: H, back: 0, fwd: 64 },
+    RuleDef { detector: "newrelic-key", name: "newrelic-user-key", keywords: &["NRAK-"],
+        pattern: r"NRAK-[A-Z0-9]{27}", extract: Extract::Whole, confidence: H, back: 0, fwd: 32 },
+    RuleDef { detector: "pulumi-token", name: "pulumi-access-token", keywords: &["pul-"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])(pul-[0-9a-f]{40})(?:[^A-Za-z0-9_\-]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 48 },
+    RuleDef { detector: "sentry-token", name: "sentry-token", keywords: &["sntry"],
+        pattern: r"sntryu_[0-9a-f]{64}|sntrys_eyJ[A-Za-z0-9+/=_]{30,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 600 },
+    RuleDef { detector: "grafana-token", name: "grafana-token", keywords: &["glc_eyJ", "glsa_"],
+        pattern: r"glc_eyJ[A-Za-z0-9+/=_]{30,}|glsa_[A-Za-z0-9]{32}_[0-9a-f]{8}", extract: Extract::Whole, confidence: H, back: 0, fwd: 600 },
+    RuleDef { detector: "onepassword-token", name: "onepassword-service-account-token", keywords: &["ops_eyJ"],
+        pattern: r"ops_eyJ[A-Za-z0-9+/=_\-]{30,}", extract: Extract::Whole, confidence: H, back: 0, fwd: 2048 },
+    RuleDef { detector: "age-secret-key", name: "age-secret-key", keywords: &["AGE-SECRET-KEY-1"],
+        pattern: r"AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}", extract: Extract::Whole, confidence: H, back: 0, fwd: 64 },
     // --- mail / SMS
     RuleDef { detector: "sendgrid-key", name: "sendgrid-api-key", keywords: &["SG."],
         pattern: r"SG\.[A-Za-z0-9_\-]{16,32}\.[A-Za-z0-9_\-]{30,50}", extract: Extract::Whole, confidence: H, back: 0, fwd: 96 },
@@ -178,6 +233,10 @@ const RULES: &[RuleDef] = &[
         extract: Extract::Group(1), confidence: H, back: 0, fwd: 160 },
     RuleDef { detector: "mailgun-key", name: "mailgun-api-key", keywords: &["key-"],
         pattern: r"(?:^|[^A-Za-z0-9_\-])(key-[0-9a-f]{32})(?:[^A-Za-z0-9]|$)", extract: Extract::Group(1), confidence: H, back: 1, fwd: 40 },
+    // The key is 32 hex digits then its data centre (`-us6`): the suffix
+    // is the anchor, the hex before it is read back.
+    RuleDef { detector: "mailchimp-key", name: "mailchimp-api-key", keywords: &["-us"],
+        pattern: r"(?:^|[^A-Za-z0-9_\-])([0-9a-f]{32}-us[0-9]{1,2})(?:[^A-Za-z0-9_\-]|$)", extract: Extract::Group(1), confidence: H, back: 33, fwd: 4 },
     RuleDef { detector: "mailgun-key", name: "mailgun-private-key", keywords: &["mailgun"],
         pattern: r"([0-9a-f]{32}-[0-9a-f]{8}-[0-9a-f]{8})", extract: Extract::Group(1), confidence: H, back: 0, fwd: 160 },
     // --- tokens with a structure of their own
@@ -214,11 +273,11 @@ pub(crate) struct RuleSet {
     text_automaton: AhoCorasick,
     /// For each text automaton pattern, the rules it triggers.
     triggers: Vec<Vec<usize>>,
-    /// Literal prefixes of [`TOKEN_RULES`], searched case-sensitively in
-    /// token runs only.
-    token_automaton: AhoCorasick,
-    /// For each token automaton pattern, the rules it triggers.
-    token_triggers: Vec<Vec<usize>>,
+    /// Keywords of [`TOKEN_RULES`], searched case-sensitively in token runs
+    /// only: one automaton per [`TEDDY_LIMIT`] of them at most (past that
+    /// number Teddy gives up and the automaton reads every byte), each with
+    /// the rules that each of its patterns triggers.
+    token_passes: Vec<(AhoCorasick, Vec<Vec<usize>>)>,
     /// Per rule: the necessary condition checked at a keyword hit before
     /// its regex runs, and how far the window really needs to reach.
     checks: Vec<Check>,
@@ -350,9 +409,24 @@ impl RuleSet {
                 }
             }
         }
-        let (token_automaton, token_triggers) = keyword_pass(&token_keywords, |r, k| {
-            TOKEN_RULES.contains(&r.name) && r.keywords.iter().any(|rk| k.contains(rk))
-        })?;
+        // Within a pass the longest match wins and triggers the rules of
+        // every keyword it contains; a keyword in another pass is found by
+        // that pass (the rules' windows are merged after all of them).
+        // As few passes as Teddy allows, evenly filled: a fuller pass
+        // verifies more false candidates (64 keywords in one pass cost
+        // more than 37 and 36 in two).
+        let per_pass = token_keywords
+            .len()
+            .div_ceil(token_keywords.len().div_ceil(TEDDY_LIMIT).max(1))
+            .max(1);
+        let token_passes = token_keywords
+            .chunks(per_pass)
+            .map(|chunk| {
+                keyword_pass(chunk, |r, k| {
+                    TOKEN_RULES.contains(&r.name) && r.keywords.iter().any(|rk| k.contains(rk))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let (text_automaton, triggers) = keyword_pass(&keywords, |r, k| {
             !TOKEN_RULES.contains(&r.name)
                 && !SITE_RULES.contains(&r.name)
@@ -383,8 +457,7 @@ impl RuleSet {
         Ok(RuleSet {
             text_automaton,
             triggers,
-            token_automaton,
-            token_triggers,
+            token_passes,
             checks,
             anchored,
             regexes,
@@ -445,13 +518,16 @@ impl RuleSet {
             self.run_anchored(text, run, &mut windows, out);
             // Provider prefixes: every match of a token rule is a run of at
             // least `MIN_ENCODED` token bytes, so it lies in one of `runs`;
-            // and every prefix has an upper-case letter, or a non-hex letter
-            // next to `-`/`_`/`+`/`/`, or `/` and a digit, so hex digests,
-            // UUIDs and plain words need no search.
+            // and every keyword has an upper-case letter, or a non-hex
+            // letter next to `-`/`_`/`+`/`/`, or `/` and a digit, or is
+            // Databricks' `dapi`, which starts its run (the rule wants no
+            // token byte before it), so hex digests, UUIDs and plain words
+            // need no search.
             let f = run.flags;
             let may_hold_prefix = f & UPPER != 0
                 || (f & NONHEX != 0 && f & (URLSAFE | STDSYM) != 0)
-                || (f & STDSYM != 0 && f & DIGIT != 0);
+                || (f & STDSYM != 0 && f & DIGIT != 0)
+                || text[run.span.start..].starts_with(b"dapi");
             if !may_hold_prefix {
                 continue;
             }
@@ -461,20 +537,22 @@ impl RuleSet {
                 joined.push(b' ');
             }
         }
-        let mut si = 0;
-        for m in self.token_automaton.find_iter(&joined) {
-            while joined_at
-                .get(si + 1)
-                .is_some_and(|&(at, _)| at <= m.start())
-            {
-                si += 1;
+        for (automaton, triggers) in &self.token_passes {
+            let mut si = 0;
+            for m in automaton.find_iter(&joined) {
+                while joined_at
+                    .get(si + 1)
+                    .is_some_and(|&(at, _)| at <= m.start())
+                {
+                    si += 1;
+                }
+                let Some(&(at, from)) = joined_at.get(si) else {
+                    break;
+                };
+                let (ks, ke) = (from + m.start() - at, from + m.end() - at);
+                let triggers = &triggers[m.pattern().as_usize()];
+                self.add_hit(text, ks, ke, triggers, &mut windows, out);
             }
-            let Some(&(at, from)) = joined_at.get(si) else {
-                break;
-            };
-            let (ks, ke) = (from + m.start() - at, from + m.end() - at);
-            let triggers = &self.token_triggers[m.pattern().as_usize()];
-            self.add_hit(text, ks, ke, triggers, &mut windows, out);
         }
         // The passes interleave: restore text order where they met.
         for w in &mut windows {
@@ -885,11 +963,12 @@ impl RuleSet {
     }
 }
 
-/// Rules whose keyword is a case-sensitive literal prefix of a match made
-/// only of token bytes (`[A-Za-z0-9_-]`) and at least `MIN_ENCODED` long:
-/// such a match always lies in a token run, so their prefixes are searched
-/// there rather than in the whole text, which keeps the keyword automaton
-/// of the text pass small enough for one SIMD (Teddy) pass.
+/// Rules whose keyword is a case-sensitive literal inside a match that
+/// begins with at least `MIN_ENCODED` token bytes (`[A-Za-z0-9+/_-]`),
+/// keyword included (a prefix, or Mailchimp's `-us` suffix): such a keyword
+/// always lies in a token run, so it is searched there rather than in the
+/// whole text, which keeps the keyword automaton of the text pass small
+/// enough for one SIMD (Teddy) pass.
 const TOKEN_RULES: &[&str] = &[
     "aws-access-key-id",
     "google-oauth-refresh-token",
@@ -909,12 +988,37 @@ const TOKEN_RULES: &[&str] = &[
     "npm-access-token",
     "pypi-upload-token",
     "mailgun-api-key",
+    "openrouter-api-key",
+    "sk-hex-api-key",
+    "groq-api-key",
+    "xai-api-key",
+    "perplexity-api-key",
+    "replicate-api-token",
+    "nvidia-api-key",
+    "cerebras-api-key",
+    "elevenlabs-api-key",
+    "tavily-api-key",
+    "langsmith-api-key",
+    "rubygems-api-key",
+    "aws-session-token",
+    "digitalocean-token",
+    "databricks-token",
+    "supabase-secret-key",
+    "shopify-token",
+    "square-token",
+    "postman-api-key",
+    "newrelic-user-key",
+    "pulumi-access-token",
+    "sentry-token",
+    "grafana-token",
+    "onepassword-service-account-token",
+    "age-secret-key",
+    "mailchimp-api-key",
 ];
 
 /// Teddy handles up to 64 patterns. Every keyword has at least 3 bytes, so
 /// Teddy matches 3-byte fingerprints (a 2-byte keyword such as `q~` makes it
 /// fall back to 2 and verify far more false candidates in prose).
-#[cfg(test)]
 const TEDDY_LIMIT: usize = 64;
 
 /// Necessary conditions for a rule's regex to match through a keyword hit,
@@ -1304,6 +1408,93 @@ mod tests {
                     "{hay:?} {needle:?}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn provider_prefixes_name_their_detector_and_spare_look_alikes() {
+        // Keys whose body is lower-case hex, one case, or base64 of JSON:
+        // the entropy judge passes those, so only their prefix tells.
+        let hex = |n: usize| {
+            "0123456789abcdef"
+                .chars()
+                .cycle()
+                .skip(3)
+                .step_by(7)
+                .take(n)
+                .collect::<String>()
+        };
+        let alnum = |n: usize| {
+            "aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5zQ8"
+                .chars()
+                .cycle()
+                .take(n)
+                .collect::<String>()
+        };
+        let caught = [
+            (format!("sk-or-v1-{}", hex(64)), "openrouter-key"),
+            (format!("sk-{}", hex(32)), "ai-api-key"),
+            (format!("gsk_{}", alnum(52)), "groq-key"),
+            (format!("xai-{}", alnum(80)), "xai-key"),
+            (format!("pplx-{}", alnum(48)), "perplexity-key"),
+            (format!("r8_{}", alnum(37)), "replicate-token"),
+            (format!("nvapi-{}", alnum(64)), "nvidia-key"),
+            (format!("csk-{}", alnum(48)), "cerebras-key"),
+            (format!("sk_{}", hex(48)), "elevenlabs-key"),
+            (format!("tvly-dev-{}", alnum(32)), "tavily-key"),
+            (format!("lsv2_pt_{}_{}", hex(32), hex(10)), "langsmith-key"),
+            (format!("rubygems_{}", hex(48)), "rubygems-key"),
+            (format!("IQoJb3JpZ2luX2VjEJr{}", alnum(300)), "aws-session-token"),
+            (format!("FwoGZXIvYXdzEBY{}", alnum(200)), "aws-session-token"),
+            (format!("dop_v1_{}", hex(64)), "digitalocean-token"),
+            (format!("dapi{}-2", hex(32)), "databricks-token"),
+            (format!("sbp_{}", hex(40)), "supabase-key"),
+            (format!("sb_secret_{}", alnum(32)), "supabase-key"),
+            (format!("shpat_{}", hex(32)), "shopify-token"),
+            (format!("sq0csp-{}", alnum(43)), "square-token"),
+            (format!("PMAK-{}-{}", hex(24), hex(34)), "postman-key"),
+            ("NRAK-ABCDEFGHIJ0123456789KLMNOPQ".to_string(), "newrelic-key"),
+            (format!("pul-{}", hex(40)), "pulumi-token"),
+            (format!("sntryu_{}", hex(64)), "sentry-token"),
+            ("sntrys_eyJpYXQiOjE3MDAwMDAwMDAsInVybCI6Imh0dHBzOi8vc2VudHJ5LmlvIn0=_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ".to_string(), "sentry-token"),
+            ("glc_eyJvIjoiMTIzNDU2IiwibiI6InN0YWNrLXJlYWQiLCJrIjoiYWJjZGVmIn0=".to_string(), "grafana-token"),
+            (format!("glsa_{}_{}", alnum(32), hex(8)), "grafana-token"),
+            ("ops_eyJzaWduSW5BZGRyZXNzIjoibXkuMXBhc3N3b3JkLmNvbSIsInVzZXJBdXRoIjp7fX0".to_string(), "onepassword-token"),
+            ("AGE-SECRET-KEY-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7LQPZRY9X8GF2TVDW0S3JN54KHCE".to_string(), "age-secret-key"),
+            (format!("{}-us14", hex(32)), "mailchimp-key"),
+        ];
+        for (secret, detector) in &caught {
+            for line in [
+                format!("export KEY={secret}\n"),
+                format!("{{\"key\": \"{secret}\"}}"),
+                format!("GET /v1/keys/{secret} 200"),
+            ] {
+                let f = scan(&line);
+                assert!(
+                    f.iter()
+                        .any(|f| f.detector == *detector && line[f.span.clone()] == **secret),
+                    "{detector}: {line} -> {f:?}"
+                );
+            }
+        }
+        // Look-alikes: the same prefixes inside identifiers, digests that
+        // follow them, and hex ids of other lengths.
+        let spared = [
+            format!("task_{}", hex(64)),
+            format!("disk_{}", hex(48)),
+            format!("ask-{}", hex(32)),
+            format!("sk-{}", hex(40)),
+            format!("sk_{}", hex(64)),
+            format!("pul-{}", hex(64)),
+            format!("xdapi{}", hex(32)),
+            format!("{}-us14", hex(40)),
+            format!("{}-user", hex(32)),
+            "api_v1_users_list_endpoint_handler".to_string(),
+            "shp_file_reader_for_shapefiles".to_string(),
+            "en-us-locale-resources-bundle".to_string(),
+        ];
+        for text in &spared {
+            assert!(scan(text).is_empty(), "{text}: {:?}", scan(text));
         }
     }
 
