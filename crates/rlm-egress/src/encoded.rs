@@ -58,10 +58,16 @@ pub(crate) struct Run {
     /// has left the nearer caches).
     lead: [u8; LEAD],
     lead_len: u8,
+    /// The first bytes of the span (a run has at least [`MIN_ENCODED`]),
+    /// for prefix tests that would otherwise read the text again.
+    head: [u8; HEAD],
     /// Whether its first decoded bytes already rule out text (see
     /// [`surely_not_texty`]).
     not_texty: bool,
 }
+
+/// Bytes kept from the start of a run ([`Run::starts_with`]).
+const HEAD: usize = 4;
 
 /// Bytes kept from before a run: enough for `["']?\s{0,4}(=|:)` (an
 /// operator, up to four spaces and a quote before a value).
@@ -84,8 +90,22 @@ impl Run {
         &self.lead[LEAD - usize::from(self.lead_len)..]
     }
 
+    /// Whether the run starts with `prefix`, from the bytes it keeps when
+    /// `prefix` is short enough, else from `text`.
+    pub(crate) fn starts_with(&self, text: &[u8], prefix: &[u8]) -> bool {
+        match self.head.get(..prefix.len()) {
+            Some(head) if self.span.len() >= HEAD => head == prefix,
+            _ => text
+                .get(self.span.start..self.span.end)
+                .is_some_and(|run| run.starts_with(prefix)),
+        }
+    }
+
     fn of(text: &[u8], span: Range<usize>) -> Run {
         let body = &text[span.clone()];
+        let mut head = [0u8; HEAD];
+        let n = body.len().min(HEAD);
+        head[..n].copy_from_slice(&body[..n]);
         let flags = crate::classify::run_flags(body);
         let from = span.start.saturating_sub(LEAD);
         let mut lead = [0u8; LEAD];
@@ -99,6 +119,7 @@ impl Run {
             flags,
             lead,
             lead_len: (span.start - from) as u8,
+            head,
             not_texty: prefix_not_texty(body, flags),
             span,
         }

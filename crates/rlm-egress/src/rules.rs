@@ -527,7 +527,7 @@ impl RuleSet {
             let may_hold_prefix = f & UPPER != 0
                 || (f & NONHEX != 0 && f & (URLSAFE | STDSYM) != 0)
                 || (f & STDSYM != 0 && f & DIGIT != 0)
-                || text[run.span.start..].starts_with(b"dapi");
+                || run.starts_with(text, b"dapi");
             if !may_hold_prefix {
                 continue;
             }
