@@ -65,7 +65,7 @@ fn classes16(q: [u8; 16]) -> (u32, u32, u32, i8x16, i8x16) {
 /// The classes of a 64-byte block of which the first `len` bytes are text,
 /// sixteen bytes per SSE2 instruction (every x86-64 has it).
 #[inline]
-fn block(bytes: &[u8; 64], len: usize) -> Block {
+fn block(bytes: &[u8], len: usize) -> Block {
     let (mut tok, mut anchors, mut digits) = (0u64, 0u64, 0u64);
     let zero = i8x16::splat(0);
     let (mut rare, mut low) = ([zero; 4], [zero; 4]);
@@ -113,7 +113,7 @@ struct Masks {
 
 impl Masks {
     #[inline(always)]
-    fn into_block(self, bytes: &[u8; 64], len: usize) -> Block {
+    fn into_block(self, bytes: &[u8], len: usize) -> Block {
         let mut out = Block {
             tok: self.tok,
             anchors: self.anchors,
@@ -146,8 +146,11 @@ impl Masks {
 /// four comparisons and four movemasks per class.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block_avx512(simd: pulp::x86::V4, bytes: &[u8; 64], len: usize) -> Block {
-    let x: pulp::u8x64 = pulp::cast(*bytes);
+fn block_avx512(simd: pulp::x86::V4, bytes: &[u8], len: usize) -> Block {
+    let Some(whole) = bytes.first_chunk::<64>() else {
+        return block(bytes, len);
+    };
+    let x: pulp::u8x64 = pulp::cast(*whole);
     let splat = |b: u8| simd.splat_u8x64(b);
     // Bytes in `lo..lo + width`: one wrapping subtraction, one unsigned
     // comparison.
@@ -265,7 +268,7 @@ pub(crate) fn classify_sse2(text: &[u8]) -> Classes {
 }
 
 #[inline(always)]
-fn classify_with(text: &[u8], block: impl Fn(&[u8; 64], usize) -> Block) -> Classes {
+fn classify_with(text: &[u8], block: impl Fn(&[u8], usize) -> Block) -> Classes {
     let blocks = text.len().div_ceil(64);
     let mut c = Classes {
         tok: Vec::with_capacity(blocks),
@@ -276,14 +279,10 @@ fn classify_with(text: &[u8], block: impl Fn(&[u8; 64], usize) -> Block) -> Clas
     let rest = whole.remainder();
     let mut last = [0u8; 64];
     last[..rest.len()].copy_from_slice(rest);
-    let tail = (!rest.is_empty()).then_some((&last, rest.len()));
+    let tail = (!rest.is_empty()).then_some((&last[..], rest.len()));
     // Whether the byte before the block is a digit.
     let mut digit_before = 0u64;
-    let blocks = whole
-        .filter_map(|b| b.first_chunk::<64>())
-        .map(|b| (b, 64))
-        .chain(tail);
-    for (k, (bytes, len)) in blocks.enumerate() {
+    for (k, (bytes, len)) in whole.map(|b| (b, 64)).chain(tail).enumerate() {
         let pos = 64 * k;
         let b = block(bytes, len);
         c.tok.push(b.tok);
