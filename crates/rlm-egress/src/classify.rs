@@ -1,5 +1,7 @@
-//! One pass over the text in 64-byte blocks, sixteen bytes per vector
-//! instruction, telling every later stage where to look.
+//! One pass over the text in 64-byte blocks, telling every later stage
+//! where to look: a whole block per AVX-512 comparison on CPUs that have
+//! it (found at run time; `pulp` wraps the intrinsics safely), sixteen
+//! bytes per SSE2 instruction on the others.
 //!
 //! Per block it yields a bit mask of token bytes (`[A-Za-z0-9+/_-]`: where
 //! keys, tokens and encodings can be), the bytes that anchor rules (`=`,
