@@ -23,6 +23,8 @@
 //!   pass it to [`EgressFilter::apply_with_budget`] for every output.
 //! * [`StreamFilter`] (from [`EgressFilter::stream`]) filters chunked input
 //!   with bounded memory; secrets split across chunks are still caught.
+//!   [`StreamFilter::take_findings`] hands over the findings as they come,
+//!   so an endless, leaky stream needs no more memory than a short one.
 //! * [`EgressFilter::scan_secrets`] / [`EgressFilter::apply_secrets`] run the
 //!   secret detectors only, without context echo: for prompts of sub-calls,
 //!   which legitimately carry context but never secrets.

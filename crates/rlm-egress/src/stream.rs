@@ -22,7 +22,8 @@ pub struct StreamEnd {
     /// The last bytes to send (the held-back window, and the retained tail
     /// when the cap cut the stream).
     pub output: Vec<u8>,
-    /// Every finding of the stream, spans in stream offsets.
+    /// Every finding of the stream not taken by
+    /// [`StreamFilter::take_findings`], spans in stream offsets.
     pub findings: Vec<Finding>,
     /// Whether the output cap dropped bytes from the middle.
     pub truncated: bool,
@@ -34,9 +35,11 @@ pub struct StreamEnd {
 /// [`push`](Self::push), send what it returns, then call
 /// [`finish`](Self::finish) and send its output too.
 ///
-/// Memory is `O(HOLD + chunk + max_output_bytes)`, independent of the stream
-/// length. In block mode the first finding stops the stream; what was already
-/// returned was clean.
+/// Memory is `O(HOLD + chunk + max_output_bytes)` plus the findings not yet
+/// taken: call [`take_findings`](Self::take_findings) after each push (to log
+/// them as they come) and it is independent of the stream's length and of
+/// how much it leaks. In block mode the first finding stops the stream; what
+/// was already returned was clean.
 #[derive(Debug)]
 pub struct StreamFilter<'a> {
     filter: &'a EgressFilter,
@@ -91,6 +94,19 @@ impl<'a> StreamFilter<'a> {
             out.extend(part);
         }
         Ok(out)
+    }
+
+    /// Takes the findings of the bytes released so far (spans in stream
+    /// offsets, sorted as [`StreamEnd::findings`]); [`finish`](Self::finish) then reports
+    /// only those found after. A binary stream's one finding grows with the
+    /// stream, so it stays for `finish`.
+    pub fn take_findings(&mut self) -> Vec<Finding> {
+        if self.binary {
+            return Vec::new();
+        }
+        let mut taken = std::mem::take(&mut self.findings);
+        sort_findings(&mut taken);
+        taken
     }
 
     /// Ends the stream: scans and releases the rest.

@@ -147,6 +147,40 @@ proptest! {
 }
 
 #[test]
+fn taking_findings_as_they_come_loses_none() {
+    let context = corpus::context_document(&mut corpus::Rng::new(11), 256 * 1024);
+    let piece = corpus::mixed_output(12, 1024 * 1024, &context);
+    let filter = EgressFilter::builder()
+        .max_output_bytes(None)
+        .protected_context(context)
+        .build()
+        .unwrap();
+    let chunks: Vec<&[u8]> = piece.as_bytes().chunks(7 * 1024 + 3).collect();
+    let mut whole = filter.stream();
+    let mut whole_out = Vec::new();
+    for c in &chunks {
+        whole_out.extend(whole.push(c).unwrap());
+    }
+    let whole_end = whole.finish().unwrap();
+    whole_out.extend(whole_end.output);
+
+    let mut taking = filter.stream();
+    let mut taking_out = Vec::new();
+    let mut taken = Vec::new();
+    for c in &chunks {
+        taking_out.extend(taking.push(c).unwrap());
+        taken.extend(taking.take_findings());
+    }
+    let end = taking.finish().unwrap();
+    taking_out.extend(end.output);
+    taken.extend(end.findings);
+
+    assert!(whole_end.findings.len() > 100);
+    assert_eq!(taken, whole_end.findings);
+    assert_eq!(taking_out, whole_out);
+}
+
+#[test]
 fn block_mode_returns_findings_without_the_secret() {
     let f = EgressFilter::builder().mode(Mode::Block).build().unwrap();
     let secret = "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5";

@@ -38,8 +38,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = f.scan_secrets(s);
     }
     let mut st = f.stream();
-    for chunk in data.chunks(7) {
+    for (i, chunk) in data.chunks(7).enumerate() {
         let _ = st.push(chunk);
+        if i % 3 == 2 {
+            let _ = st.take_findings();
+        }
     }
     let _ = st.finish();
 });
