@@ -565,6 +565,7 @@ impl EgressFilter {
         }
         if !pieces.is_empty() {
             self.scan_runs(text, &pieces, &[], depth, scope, rep);
+            self.scan_pieces_alone(text, &pieces, rep);
         }
         for span in percent_spans {
             let mut pieces = Vec::new();
@@ -589,6 +590,28 @@ impl EgressFilter {
                     rep.findings.append(&mut found.findings);
                 }
             }
+        }
+    }
+
+    /// The rules on each piece of a run as a text of its own, which is how
+    /// a second pass reads it: between markers. A prefix rule that wants
+    /// no token byte before its keyword (`csk-`, `r8_`) matches there
+    /// although it did not inside the whole run (the fuzz target found
+    /// `...0000csk-...` left behind a GitLab token's marker).
+    fn scan_pieces_alone(&self, text: &[u8], pieces: &[Run], rep: &mut Report) {
+        let mut found = Vec::new();
+        let mut runs = Vec::new();
+        for piece in pieces {
+            let at = piece.span.start;
+            let alone = &text[piece.span.clone()];
+            let classes = classify(alone);
+            runs.clear();
+            encoded::runs_in(alone, &classes.tok, encoded::MIN_ENCODED, &mut runs);
+            self.rules.scan(alone, &runs, &classes, &mut found);
+            rep.findings.extend(found.drain(..).map(|mut f| {
+                f.span = f.span.start + at..f.span.end + at;
+                f
+            }));
         }
     }
 
@@ -934,6 +957,19 @@ mod tests {
             "GLOLLLLLL//%$%authorization=\t\tcccccccccccc----bbbbbbbbLPbbccc-+&aaaAuthorization: \
              Bearer aaaaaaaaaaaaaaaaaddddPAR1//%30aaaaaaaaaaaaaap6ac-bbbbbbbLPbbcccc-----------14.\
              bb2Q~bbbbbbbbbbbb---bbbbbbbbbbbbbbbb=----VV-",
+        );
+    }
+
+    #[test]
+    fn fuzz_prefix_in_a_piece_of_a_run() {
+        // Found by the fuzz target: inside the whole run a `0` stood before
+        // `csk-`, so the Cerebras rule (no token byte before its prefix) did
+        // not match; once the GitLab token before it was cut, a second pass
+        // read the key right after the marker.
+        assert_cut(
+            "{x0000GR13489410000000000000000000000000000000000000000csk-\
+             000000000000000000000000000000000000000000oAysxpxCpoxxoCxoxp",
+            "csk-",
         );
     }
 
