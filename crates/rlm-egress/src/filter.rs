@@ -974,6 +974,18 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_tokens_sharing_a_boundary_byte() {
+        // Found by the fuzz target: the first token's rule took the `[`
+        // after it as its trailing boundary, so the search for the next one
+        // began past the `[` that this one needs before it.
+        assert_cut(
+            "%\u{10}\u{10}RRRRRRRR[api_org_RRRRRRRRRRRRRRRZRRRRRRRRRRRRRRRRRRR\
+             [api_org_RRRRRRRRRRRRRRRZRRRRRRRRRRRRRRRRRRRapi-key>",
+            "api_org_",
+        );
+    }
+
+    #[test]
     fn fuzz_piece_of_a_percent_run() {
         // Found by the fuzz target: decoded whole, the run passed; once the
         // token before `%61` was cut, its tail decoded alone (`aIFB...`)

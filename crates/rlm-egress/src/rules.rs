@@ -598,9 +598,25 @@ impl RuleSet {
                     }
                     continue;
                 }
-                for caps in re.captures_iter(hay) {
-                    if let Some(span) = extract(rule.extract, &caps, hay) {
+                // Each search resumes where the span taken ends, not where
+                // the match does: a trailing boundary byte (`hf_...[`) may
+                // be the leading one of the next token (`[hf_...`), which a
+                // second pass, seeing a marker before it, would match.
+                let mut at = 0;
+                while let Some(caps) = re.captures_at(hay, at) {
+                    let Some(whole) = caps.get(0) else { break };
+                    let span = extract(rule.extract, &caps, hay);
+                    let resume = match &span {
+                        Some(s) if s.end > at => s.end,
+                        _ => whole.end(),
+                    };
+                    if let Some(span) = span {
                         push(span, w.start);
+                    }
+                    // An empty match at `at` must not stall the loop.
+                    at = resume.max(at + 1);
+                    if at > hay.len() {
+                        break;
                     }
                 }
             }
@@ -1523,6 +1539,18 @@ mod tests {
         assert_eq!(f.len(), 2, "{f:?}");
         // No host byte after `@`: not a URL with a password.
         assert!(scan("a://u:pw@ ").is_empty());
+    }
+
+    #[test]
+    fn tokens_sharing_a_boundary_byte_are_all_found() {
+        // Fuzz case: the byte that ends one Hugging Face token is the one
+        // its rule wants before the next; both must be found in one pass.
+        let a = "hf_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3x";
+        let b = "api_org_Zq8Wx7Vc6Bn5Ml4Kj3Hg2Fd1Sa0Pq9Wo8";
+        let t = format!("{a}[{b}[{a}-key");
+        let f = scan(&t);
+        let spans: Vec<_> = f.iter().map(|x| &t[x.span.clone()]).collect();
+        assert_eq!(spans, vec![a, b, a], "{f:?}");
     }
 
     #[test]
