@@ -7,6 +7,7 @@
 //! sampled context-echo lookup. Decoded text is scanned again by the same
 //! code, one level deeper, up to a fixed depth.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -21,6 +22,11 @@ use crate::finding::{sort_findings, Confidence, Encoding, Finding};
 use crate::redact;
 use crate::rules::RuleSet;
 use crate::stream::StreamFilter;
+
+/// Rounds of judging the pieces that findings leave of token runs (each
+/// round's findings may leave smaller pieces); a guard, as pieces only
+/// shrink.
+const MAX_PIECE_ROUNDS: usize = 8;
 
 /// Default longest verbatim run of the context that may leave (bytes).
 pub const DEFAULT_MAX_CONTEXT_ECHO: usize = 64;
@@ -540,32 +546,43 @@ impl EgressFilter {
         if rep.findings.len() == before {
             return;
         }
-        let cut = redact::union(
-            rep.findings[before..]
-                .iter()
-                .map(|f| f.span.clone())
-                .collect(),
-        );
-        let mut pieces = Vec::new();
-        let mut ci = 0;
-        for run in runs {
-            while ci < cut.len() && cut[ci].end <= run.span.start {
-                ci += 1;
+        let cut_of =
+            |findings: &[Finding]| redact::union(findings.iter().map(|f| f.span.clone()).collect());
+        let mut cut = cut_of(&rep.findings[before..]);
+        // A piece's own findings may leave smaller pieces, which a second
+        // pass would judge alone in turn (`csk-000..._nQvW...` passes whole;
+        // cut the key, and `_nQvW...` does not): repeat until a round finds
+        // nothing. Pieces only shrink, so this ends; the bound is a guard.
+        let mut judged: HashSet<Range<usize>> = HashSet::new();
+        for _ in 0..MAX_PIECE_ROUNDS {
+            let mut pieces = Vec::new();
+            let mut ci = 0;
+            for run in runs {
+                while ci < cut.len() && cut[ci].end <= run.span.start {
+                    ci += 1;
+                }
+                let n = cut[ci..]
+                    .iter()
+                    .take_while(|c| c.start < run.span.end)
+                    .count();
+                let touching = &cut[ci..ci + n];
+                let whole = |c: &Range<usize>| c.start <= run.span.start && c.end >= run.span.end;
+                if touching.is_empty() || touching.iter().any(whole) {
+                    continue;
+                }
+                encoded::pieces_outside(text, run, touching, &mut pieces);
             }
-            let n = cut[ci..]
-                .iter()
-                .take_while(|c| c.start < run.span.end)
-                .count();
-            let touching = &cut[ci..ci + n];
-            let whole = |c: &Range<usize>| c.start <= run.span.start && c.end >= run.span.end;
-            if touching.is_empty() || touching.iter().any(whole) {
-                continue;
+            pieces.retain(|p| judged.insert(p.span.clone()));
+            if pieces.is_empty() {
+                break;
             }
-            encoded::pieces_outside(text, run, touching, &mut pieces);
-        }
-        if !pieces.is_empty() {
+            let found = rep.findings.len();
             self.scan_runs(text, &pieces, &[], depth, scope, rep);
             self.scan_pieces_alone(text, &pieces, rep);
+            if rep.findings.len() == found {
+                break;
+            }
+            cut = cut_of(&rep.findings[before..]);
         }
         for span in percent_spans {
             let mut pieces = Vec::new();
@@ -970,6 +987,17 @@ mod tests {
             "{x0000GR13489410000000000000000000000000000000000000000csk-\
              000000000000000000000000000000000000000000oAysxpxCpoxxoCxoxp",
             "csk-",
+        );
+    }
+
+    #[test]
+    fn piece_left_by_a_piece_finding_is_judged_too() {
+        // The Cerebras key cut from the piece the GitLab token leaves
+        // leaves a random tail, which a second pass judges alone.
+        assert_cut(
+            "{x0000GR13489410000000000000000000000000000000000000000csk-\
+             000000000000000000000000000000000000000000_nQvWys81vp7hB1dx8PpD5KHXe3PYiGkPAuNaRL63",
+            "nQvWys81vp7hB1dx8PpD5KHXe3PYiGkPAuNaRL63",
         );
     }
 
