@@ -1002,6 +1002,17 @@ mod tests {
     }
 
     #[test]
+    fn fuzz_bearer_token_ending_in_bearer() {
+        // Found by the fuzz target: the plain token `glsooshps-Bearer` was
+        // rejected, and the search went on past its `Bearer`, whose token
+        // a second pass (the first one cut away) then found.
+        assert_cut(
+            "?token=++++oshps-Bearer glsooshps-Bearer glsoshpca_GShaat-/Beashpca_at-/vlpBeareewdB3=e+",
+            "glsoshpca_",
+        );
+    }
+
+    #[test]
     fn fuzz_tokens_sharing_a_boundary_byte() {
         // Found by the fuzz target: the first token's rule took the `[`
         // after it as its trailing boundary, so the search for the next one

@@ -608,6 +608,13 @@ impl RuleSet {
                     let span = extract(rule.extract, &caps, hay);
                     let resume = match &span {
                         Some(s) if s.end > at => s.end,
+                        // A token too plain for a credential may end in
+                        // `bearer`, whose own token follows the blank after
+                        // it: the one place inside the match where another
+                        // can start (`...-Bearer glso...3=`).
+                        None if rule.extract == Extract::Bearer => {
+                            whole.end().saturating_sub("bearer".len())
+                        }
                         _ => whole.end(),
                     };
                     if let Some(span) = span {
