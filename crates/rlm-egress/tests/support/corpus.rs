@@ -121,7 +121,18 @@ pub const FAMILIES: &[&str] = &[
     "password-yaml",
     "auth-bearer",
     "auth-basic",
+    "model-provider",
+    "devops-platform",
+    "commerce-registry",
 ];
+
+/// The families the benchmark input draws from: those before the last
+/// three, so that its bytes, and the speed figures of earlier rounds, stay
+/// comparable.
+pub const BENCH_FAMILIES: usize = 42;
+
+/// Bech32's alphabet, upper case (age keys).
+const BECH32_UPPER: &str = "QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L";
 
 /// Families whose secret is only recognisable by what surrounds it.
 pub const CONTEXTUAL: &[&str] = &[
@@ -482,7 +493,123 @@ pub fn plant(rng: &mut Rng, family: &str) -> (String, Vec<String>) {
             let s = b64(format!("admin:{}", password(rng)).as_bytes());
             one(s.clone(), format!("Authorization: Basic {s}"))
         }
+        "model-provider" | "devops-platform" | "commerce-registry" => {
+            let (name, s) = provider_key(rng, family);
+            let c = match rng.below(5) {
+                0 => format!("export {name}={s}"),
+                1 => format!(
+                    "{{\"provider\": \"{}\", \"api_key\": \"{s}\"}}",
+                    name.to_ascii_lowercase()
+                ),
+                2 => format!("client = Client(api_key=\"{s}\")"),
+                3 => format!("curl -s -H \"X-Api-Key: {s}\" https://api.example.com/v1/models"),
+                _ => format!(
+                    "[info] loaded credential {s} from ~/.config/{}",
+                    name.to_ascii_lowercase()
+                ),
+            };
+            one(s, c)
+        }
         _ => (String::new(), Vec::new()),
+    }
+}
+
+/// A key in one of the formats of `family` (model providers; developer
+/// platforms; commerce and package registries), with the environment name
+/// it usually lives under. Many are lower-case hex or one case, which the
+/// entropy judge alone passes: only their prefix tells them.
+fn provider_key(rng: &mut Rng, family: &str) -> (&'static str, String) {
+    const UPPER_DIGITS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    match (family, rng.below(11)) {
+        ("model-provider", 0) => (
+            "OPENROUTER_API_KEY",
+            format!("sk-or-v1-{}", rng.chars(HEXL, 64)),
+        ),
+        ("model-provider", 1) => ("DEEPSEEK_API_KEY", format!("sk-{}", rng.chars(HEXL, 32))),
+        ("model-provider", 2) => ("GROQ_API_KEY", format!("gsk_{}", rng.chars(ALNUM, 52))),
+        ("model-provider", 3) => ("XAI_API_KEY", format!("xai-{}", rng.chars(ALNUM, 80))),
+        ("model-provider", 4) => (
+            "PERPLEXITY_API_KEY",
+            format!("pplx-{}", rng.chars(ALNUM, 48)),
+        ),
+        ("model-provider", 5) => (
+            "REPLICATE_API_TOKEN",
+            format!("r8_{}", rng.chars(ALNUM, 37)),
+        ),
+        ("model-provider", 6) => ("NVIDIA_API_KEY", format!("nvapi-{}", rng.chars(B64URL, 64))),
+        ("model-provider", 7) => ("CEREBRAS_API_KEY", format!("csk-{}", rng.chars(ALNUM, 48))),
+        ("model-provider", 8) => ("ELEVENLABS_API_KEY", format!("sk_{}", rng.chars(HEXL, 48))),
+        ("model-provider", 9) => (
+            "TAVILY_API_KEY",
+            format!("tvly-dev-{}", rng.chars(ALNUM, 32)),
+        ),
+        ("model-provider", _) => (
+            "LANGSMITH_API_KEY",
+            format!("lsv2_pt_{}_{}", rng.chars(HEXL, 32), rng.chars(HEXL, 10)),
+        ),
+        ("devops-platform", 0) => (
+            "DIGITALOCEAN_TOKEN",
+            format!("dop_v1_{}", rng.chars(HEXL, 64)),
+        ),
+        ("devops-platform", 1) => ("DATABRICKS_TOKEN", format!("dapi{}", rng.chars(HEXL, 32))),
+        ("devops-platform", 2) => (
+            "SUPABASE_ACCESS_TOKEN",
+            format!("sbp_{}", rng.chars(HEXL, 40)),
+        ),
+        ("devops-platform", 3) => (
+            "PULUMI_ACCESS_TOKEN",
+            format!("pul-{}", rng.chars(HEXL, 40)),
+        ),
+        ("devops-platform", 4) => (
+            "SENTRY_AUTH_TOKEN",
+            format!("sntryu_{}", rng.chars(HEXL, 64)),
+        ),
+        ("devops-platform", 5) => (
+            "GRAFANA_SERVICE_ACCOUNT_TOKEN",
+            format!("glsa_{}_{}", rng.chars(ALNUM, 32), rng.chars(HEXL, 8)),
+        ),
+        ("devops-platform", 6) => (
+            "NEW_RELIC_API_KEY",
+            format!("NRAK-{}", rng.chars(UPPER_DIGITS, 27)),
+        ),
+        ("devops-platform", 7) => (
+            "POSTMAN_API_KEY",
+            format!("PMAK-{}-{}", rng.chars(HEXL, 24), rng.chars(HEXL, 34)),
+        ),
+        ("devops-platform", 8) => (
+            "SOPS_AGE_KEY",
+            format!("AGE-SECRET-KEY-1{}", rng.chars(BECH32_UPPER, 58)),
+        ),
+        ("devops-platform", 9) => {
+            let json = format!(
+                r#"{{"signInAddress":"my.1password.com","userAuth":{{"method":"SRPg-4096","alg":"PBES2g-HS256","iterations":650000,"salt":"{}"}},"email":"{}@1passwordserviceaccounts.com","srpX":"{}"}}"#,
+                rng.chars(B64URL, 22),
+                rng.chars(HEXL, 12),
+                rng.chars(HEXL, 64)
+            );
+            let body = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json);
+            ("OP_SERVICE_ACCOUNT_TOKEN", format!("ops_{body}"))
+        }
+        ("devops-platform", _) => (
+            "AWS_SESSION_TOKEN",
+            format!("IQoJb3JpZ2luX2VjE{}", rng.chars(B64, 300)),
+        ),
+        (_, 0..=2) => (
+            "SHOPIFY_ACCESS_TOKEN",
+            format!("shpat_{}", rng.chars(HEXL, 32)),
+        ),
+        (_, 3..=5) => (
+            "SQUARE_ACCESS_TOKEN",
+            format!("sq0atp-{}", rng.chars(B64URL, 22)),
+        ),
+        (_, 6..=8) => (
+            "MAILCHIMP_API_KEY",
+            format!("{}-us{}", rng.chars(HEXL, 32), rng.range(1, 21)),
+        ),
+        _ => (
+            "GEM_HOST_API_KEY",
+            format!("rubygems_{}", rng.chars(HEXL, 48)),
+        ),
     }
 }
 
@@ -813,7 +940,7 @@ fn mixed(seed: u64, bytes: usize, context: &str, secrets: bool) -> String {
         n += 1;
         s.push_str(&benign(&mut rng));
         if secrets && n % 8 == 0 {
-            let fam = rng.pick(FAMILIES);
+            let fam = rng.pick(&FAMILIES[..BENCH_FAMILIES]);
             s.push_str(&plant(&mut rng, fam).0);
             s.push('\n');
         }
