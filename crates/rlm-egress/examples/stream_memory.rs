@@ -12,15 +12,16 @@
 //! `/proc/self/clear_refs`) over its resident size when the stream starts.
 #![allow(missing_docs)]
 
+#[path = "../tests/support/bench.rs"]
+mod bench;
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
 
-use rlm_egress::{ContextIndex, EgressFilter};
+use rlm_egress::EgressFilter;
 
 fn status_kb(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -66,20 +67,15 @@ fn main() -> ExitCode {
     if lengths.is_empty() {
         lengths = vec![64, 512, 4096];
     }
-    let context = corpus::context_document(&mut corpus::Rng::new(11), 2 * 1024 * 1024);
-    let piece = corpus::mixed_output(12, 16 * 1024 * 1024, &context);
-    let index = Arc::new(ContextIndex::new(context.into_bytes(), 64));
-    let filter = match EgressFilter::builder()
-        .max_output_bytes(None)
-        .context_index(index)
-        .build()
-    {
-        Ok(f) => f,
+    let (context, filter) = match bench::context_and_filter() {
+        Ok(built) => built,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "stream_memory: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let piece = corpus::mixed_output(12, 16 * 1024 * 1024, &context);
+    drop(context);
     let mut out = std::io::stdout().lock();
     // Warms the allocator and the rules' lazily built regexes.
     let _ = stream(&filter, piece.as_bytes(), 16, true);

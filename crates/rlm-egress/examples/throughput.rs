@@ -14,6 +14,8 @@
 //! fastest and the median round are printed.
 #![allow(missing_docs)]
 
+#[path = "../tests/support/bench.rs"]
+mod bench;
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
 
@@ -21,10 +23,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Instant;
-
-use rlm_egress::{ContextIndex, EgressFilter};
 
 fn arg(n: usize, default: usize) -> usize {
     std::env::args()
@@ -35,20 +34,14 @@ fn arg(n: usize, default: usize) -> usize {
 
 fn main() -> ExitCode {
     let (rounds, calls) = (arg(1, 5).max(1), arg(2, 4).max(1));
-    let context = corpus::context_document(&mut corpus::Rng::new(11), 2 * 1024 * 1024);
-    let output = corpus::mixed_output(12, 20 * 1024 * 1024, &context);
-    let index = Arc::new(ContextIndex::new(context.into_bytes(), 64));
-    let filter = match EgressFilter::builder()
-        .max_output_bytes(None)
-        .context_index(index)
-        .build()
-    {
-        Ok(f) => f,
+    let (context, filter) = match bench::context_and_filter() {
+        Ok(built) => built,
         Err(e) => {
             let _ = writeln!(std::io::stderr(), "throughput: {e}");
             return ExitCode::FAILURE;
         }
     };
+    let output = corpus::mixed_output(12, 20 * 1024 * 1024, &context);
     let mut best_of_round = Vec::with_capacity(rounds);
     let mut last = None;
     for _ in 0..rounds {
