@@ -16,6 +16,8 @@
 
 use wide::{i8x16, u8x16, CmpEq, CmpLt};
 
+use crate::prefetch::{Prefetch, AHEAD};
+
 /// The classes of one 64-byte block (bytes past the end count as nothing).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Block {
@@ -284,8 +286,10 @@ fn classify_with(text: &[u8], block: impl Fn(&[u8], usize) -> Block) -> Classes 
     let tail = (!rest.is_empty()).then_some((&last[..], rest.len()));
     // Whether the byte before the block is a digit.
     let mut digit_before = 0u64;
+    let prefetch = Prefetch::new();
     for (k, (bytes, len)) in whole.map(|b| (b, 64)).chain(tail).enumerate() {
         let pos = 64 * k;
+        prefetch.at(text, pos + AHEAD);
         let b = block(bytes, len);
         c.tok.push(b.tok);
         c.nuls += b.nuls as usize;

@@ -43,6 +43,8 @@
 use std::collections::HashMap;
 use std::ops::Range;
 
+use crate::prefetch::{Prefetch, AHEAD};
+
 /// Longest window hashed; longer windows add no selectivity worth the cost.
 const MAX_K: usize = 16;
 /// Occurrences of one window followed, when the context repeats itself.
@@ -125,6 +127,34 @@ impl std::fmt::Debug for ContextIndex {
             .field("u", &self.u)
             .field("entries", &self.entries)
             .finish()
+    }
+}
+
+/// The filter positions of a batch of probes `at, at + u, ...`: block and
+/// wanted bits of each.
+#[derive(Clone, Copy)]
+struct Batch {
+    at: usize,
+    blk: [u32; BATCH],
+    want: [u64; BATCH],
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Batch {
+            at: 0,
+            blk: [0; BATCH],
+            want: [0; BATCH],
+        }
+    }
+}
+
+impl Batch {
+    /// Probe `j` has hash `h`, among `blocks` filter blocks.
+    #[inline(always)]
+    fn set(&mut self, j: usize, h: u64, blocks: usize) {
+        self.blk[j] = bucket(h, blocks) as u32;
+        self.want[j] = filter_bits(h);
     }
 }
 
@@ -427,9 +457,12 @@ impl ContextIndex {
     /// A batch first computes every hash and filter position, then only
     /// loads and tests the filter words, so that the loads of many probes
     /// are in flight together (the filter is larger than L1; its loads wait
-    /// on L2 or beyond). With `u >= 16` each window is the start of its
-    /// `u`-byte chunk, which spares the bounds checks, and 16-byte windows
-    /// need no masking: instructions saved on every probe.
+    /// on L2 or beyond). The batches are pipelined: a batch's filter words
+    /// are prefetched when it is hashed, and tested after the next batch is
+    /// hashed, and the output is prefetched [`AHEAD`] of the batch. With
+    /// `u >= 16` each window is the start of its `u`-byte chunk, which
+    /// spares the bounds checks, and 16-byte windows need no masking:
+    /// instructions saved on every probe.
     fn filter_probes(&self, out: &[u8], i: usize, stop: usize, passed: &mut Vec<usize>) -> usize {
         match (self.u >= MAX_K, self.k == MAX_K) {
             (true, true) => self.filter_probes_in::<true, false>(out, i, stop, passed),
@@ -449,9 +482,15 @@ impl ContextIndex {
         let u = self.u;
         let blocks = self.filter.len();
         let (mask_lo, mask_hi) = (self.mask_lo, self.mask_hi);
-        let mut blk = [0u32; BATCH];
-        let mut want = [0u64; BATCH];
+        let prefetch = Prefetch::new();
+        // Two batches in flight: the one being hashed, and the one hashed
+        // before it, whose filter words are on their way.
+        let mut batches = [Batch::default(); 2];
+        let mut pending: Option<usize> = None;
+        let mut cur = 0;
         while i < stop && i + (BATCH - 1) * u + MAX_K <= out.len() {
+            let batch = &mut batches[cur];
+            batch.at = i;
             if CHUNKED {
                 let window = &out[i..i + (BATCH - 1) * u + MAX_K];
                 for j in 0..BATCH {
@@ -465,42 +504,71 @@ impl ContextIndex {
                     } else {
                         mix(lo, hi)
                     };
-                    blk[j] = bucket(h, blocks) as u32;
-                    want[j] = filter_bits(h);
+                    batch.set(j, h, blocks);
                 }
             } else {
                 for j in 0..BATCH {
                     let p = i + j * u;
                     let w = &out[p..p + MAX_K];
-                    let h = mix(le_u64(&w[..8]) & mask_lo, le_u64(&w[8..]) & mask_hi);
-                    blk[j] = bucket(h, blocks) as u32;
-                    want[j] = filter_bits(h);
+                    batch.set(
+                        j,
+                        mix(le_u64(&w[..8]) & mask_lo, le_u64(&w[8..]) & mask_hi),
+                        blocks,
+                    );
                 }
             }
-            for j in 0..BATCH {
-                if self.filter[blk[j] as usize] & want[j] == want[j] {
-                    passed.push(i + j * u);
-                }
+            for line in (i + AHEAD..i + AHEAD + BATCH * u).step_by(64) {
+                prefetch.at(out, line);
             }
+            for &b in &batch.blk {
+                prefetch.at(&self.filter, b as usize);
+            }
+            if let Some(before) = pending {
+                self.test(&batches[before], BATCH, u, passed);
+            }
+            pending = Some(cur);
+            cur ^= 1;
             i += BATCH * u;
         }
-        // The rest one at a time, windows past the end of `out` padded.
+        if let Some(before) = pending {
+            self.test(&batches[before], BATCH, u, passed);
+        }
+        // The rest (all the probes of a short text, such as a decoded run),
+        // windows past the end of `out` padded: hashed first and tested
+        // after, like a batch, so that their filter loads overlap too.
         while i < stop && i + self.k <= out.len() {
-            let (a, b) = load_window(out, i);
-            let h = mix(a & mask_lo, b & mask_hi);
-            let bits = filter_bits(h);
-            if self.filter[bucket(h, blocks)] & bits == bits {
-                passed.push(i);
+            let batch = &mut batches[0];
+            batch.at = i;
+            let mut n = 0;
+            while n < BATCH && i < stop && i + self.k <= out.len() {
+                let (a, b) = load_window(out, i);
+                batch.set(n, mix(a & mask_lo, b & mask_hi), blocks);
+                n += 1;
+                i += u;
             }
-            i += u;
+            self.test(&batches[0], n, u, passed);
         }
         i
     }
 
-    /// Loads the table lines of the probes that passed the filter, all of
-    /// them before any is followed: the loads are independent, so their
-    /// cache misses overlap instead of each stalling its lookup.
+    /// Tests the first `n` probes of `batch` against the filter.
+    #[inline(always)]
+    fn test(&self, batch: &Batch, n: usize, u: usize, passed: &mut Vec<usize>) {
+        for j in 0..n.min(BATCH) {
+            let want = batch.want[j];
+            if self.filter[batch.blk[j] as usize] & want == want {
+                passed.push(batch.at + j * u);
+            }
+        }
+    }
+
+    /// Asks for the table lines of the probes that passed the filter, all of
+    /// them before any is followed, so that their cache misses overlap
+    /// instead of each stalling its lookup. Without a prefetch instruction
+    /// it loads them instead (loads overlap too, but each holds its place
+    /// in the CPU until it arrives).
     fn load_groups(&self, out: &[u8], passed: &[usize]) {
+        let prefetch = Prefetch::new();
         let blocks = self.filter.len();
         let mut acc = 0u32;
         for &p in passed {
@@ -510,9 +578,10 @@ impl ContextIndex {
             let lo = self.groups[g] as usize;
             let hi = self.groups[g + 1] as usize;
             // One slot per cache line of the group, up to four lines.
-            for line in 0..4 {
-                let j = lo + 16 * line;
-                if j < hi {
+            for j in (lo..hi).step_by(16).take(4) {
+                if prefetch.is_active() {
+                    prefetch.at(&self.slots, j);
+                } else {
                     acc ^= self.slots[j];
                 }
             }

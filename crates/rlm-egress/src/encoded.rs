@@ -13,6 +13,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig};
 use base64::engine::{DecodePaddingMode, Engine};
 
 use crate::finding::Encoding;
+use crate::prefetch::{Prefetch, AHEAD};
 
 /// Shortest run worth decoding: 12 decoded bytes; shorter secrets cannot be
 /// told apart from anything else once decoded.
@@ -218,8 +219,10 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
     let mask = |k: usize| tok.get(k).copied().unwrap_or(0);
     let mut cursor = 0usize;
     let mut k = 0usize;
+    let prefetch = Prefetch::new();
     while k < tok.len() {
         let blk = 64 * k;
+        prefetch.at(text, blk + AHEAD);
         let mut lo = mask(k);
         if cursor > blk {
             lo &= u64::MAX << (cursor - blk);

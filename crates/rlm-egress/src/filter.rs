@@ -19,6 +19,7 @@ use crate::encoded::{self, Run, NONHEX, STDSYM};
 use crate::entropy::{EntropyJudge, Verdict, MAX_TOKEN, MIN_B64_TOKEN};
 use crate::error::{Blocked, BuildError};
 use crate::finding::{sort_findings, Confidence, Encoding, Finding};
+use crate::prefetch::Prefetch;
 use crate::redact;
 use crate::rules::RuleSet;
 use crate::stream::StreamFilter;
@@ -647,7 +648,9 @@ impl EgressFilter {
         let mut decoded: Vec<u8> = Vec::new();
         // Runs and cover spans are both in text order: one cursor.
         let mut ci = 0;
-        for run in runs {
+        let prefetch = Prefetch::new();
+        for (idx, run) in runs.iter().enumerate() {
+            prefetch.run_ahead(text, runs, idx);
             while ci < cover.len() && cover[ci].end < run.span.end {
                 ci += 1;
             }

@@ -53,6 +53,7 @@ mod entropy;
 mod error;
 mod filter;
 mod finding;
+mod prefetch;
 mod redact;
 mod rules;
 mod stream;

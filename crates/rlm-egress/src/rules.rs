@@ -28,6 +28,7 @@ use crate::assignment::{
 use crate::classify::Classes;
 use crate::encoded::{Run, DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
 use crate::finding::{Confidence, Finding};
+use crate::prefetch::Prefetch;
 
 /// How the secret span is taken from a regex match.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -504,7 +505,9 @@ impl RuleSet {
         let mut joined: Vec<u8> = Vec::with_capacity(runs.iter().map(|r| r.span.len() + 1).sum());
         // Where each joined segment starts: in `joined`, and in `text`.
         let mut joined_at: Vec<(usize, usize)> = Vec::new();
-        for run in runs {
+        let prefetch = Prefetch::new();
+        for (idx, run) in runs.iter().enumerate() {
+            prefetch.run_ahead(text, runs, idx);
             while bi < blocks.len() && blocks[bi].end < run.span.end {
                 bi += 1;
             }
