@@ -104,13 +104,21 @@ impl Run {
 
     fn of(text: &[u8], span: Range<usize>) -> Run {
         let body = &text[span.clone()];
+        // Fixed-size copies in the usual case (a run has at least
+        // `MIN_ENCODED` bytes and rarely starts the text): a copy of
+        // variable length is a call to `memcpy`, on every run.
         let mut head = [0u8; HEAD];
-        let n = body.len().min(HEAD);
-        head[..n].copy_from_slice(&body[..n]);
+        match body.first_chunk::<HEAD>() {
+            Some(first) => head = *first,
+            None => head[..body.len()].copy_from_slice(body),
+        }
         let flags = crate::classify::run_flags(body);
         let from = span.start.saturating_sub(LEAD);
         let mut lead = [0u8; LEAD];
-        lead[LEAD - (span.start - from)..].copy_from_slice(&text[from..span.start]);
+        match text[..span.start].last_chunk::<LEAD>() {
+            Some(before) => lead = *before,
+            None => lead[LEAD - (span.start - from)..].copy_from_slice(&text[from..span.start]),
+        }
         Run {
             segments: Segments::one(span.clone()),
             // Every byte of a run is a token byte; those that are not hex

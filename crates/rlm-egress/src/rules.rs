@@ -500,9 +500,12 @@ impl RuleSet {
         // between them (no prefix has one, so no match spans two), for one
         // search instead of one per run: most runs are too short for the
         // SIMD searcher, and setting up a search costs more than a short run.
-        // Sized for every run at once (pages never written cost nothing):
-        // growing it would copy it again and again.
-        let mut joined: Vec<u8> = Vec::with_capacity(runs.iter().map(|r| r.span.len() + 1).sum());
+        // Sized for what the runs that may hold a prefix usually take of a
+        // text (it grows by doubling past that, copying less than it ends
+        // up holding). Summing the runs' lengths instead would read every
+        // run once more, from far caches; sizing it for the whole text
+        // would take fresh pages from the kernel on every call.
+        let mut joined: Vec<u8> = Vec::with_capacity(text.len() / 8);
         // Where each joined segment starts: in `joined`, and in `text`.
         let mut joined_at: Vec<(usize, usize)> = Vec::new();
         let prefetch = Prefetch::new();
