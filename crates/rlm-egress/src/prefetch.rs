@@ -63,9 +63,7 @@ impl Prefetch {
         #[cfg(not(target_arch = "x86_64"))]
         let _ = (slice, i);
     }
-}
 
-impl Prefetch {
     /// Asks for the start of the run [`RUNS_AHEAD`] after `runs[idx]`: the
     /// passes over the runs read each run's text, which by then only the
     /// far caches hold.
