@@ -14,6 +14,7 @@ use base64::engine::{DecodePaddingMode, Engine};
 
 use crate::finding::Encoding;
 use crate::prefetch::{Prefetch, AHEAD};
+use wide::u8x16;
 
 /// Shortest run worth decoding: 12 decoded bytes; shorter secrets cannot be
 /// told apart from anything else once decoded.
@@ -220,97 +221,99 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
 pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Run>) {
     let n = text.len();
     // A qualifying run has at least `need` token bytes (padding is at most
-    // two `=`). The masks of two blocks at a time show where `need` of them
-    // start, so blocks of prose and tables (words far shorter than that)
-    // cost a few instructions and no branch per byte.
+    // two `=`). Where such runs start and end is read off the masks, two
+    // blocks at a time, with no branch per block: a block of prose or of a
+    // table (words far shorter than `need`) yields neither. Finding each
+    // run by its own search (the first long start after the last run's
+    // end, then its end) cost a mispredicted branch or two per run.
     let need = min_len.saturating_sub(2).clamp(1, 64);
     let mask = |k: usize| tok.get(k).copied().unwrap_or(0);
-    let mut cursor = 0usize;
-    let mut k = 0usize;
     let prefetch = Prefetch::new();
-    while k < tok.len() {
+    // The top bit of the block before: whether a run reaches into this one.
+    let mut carry = 0u64;
+    // The start of a qualifying run whose end lies in a later block.
+    let mut open: Option<usize> = None;
+    for (k, &cur) in tok.iter().enumerate() {
         let blk = 64 * k;
         prefetch.at(text, blk + AHEAD);
-        let mut lo = mask(k);
-        if cursor > blk {
-            lo &= u64::MAX << (cursor - blk);
-        }
-        // Most blocks: no run of `need` inside, and none reaching the next
-        // block (top bit clear): decided on 64 bits.
-        if lo >> 63 == 0 && long_starts(lo as u128, need) == 0 {
-            k += 1;
+        // Bit `j`: `need` token bytes from `blk + j` on (valid for `j` up
+        // to 64, which is what is read of it).
+        let long = long_starts(cur as u128 | (mask(k + 1) as u128) << 64, need);
+        // Qualifying runs start at a token byte after a non-token byte that
+        // has `need` of them from there; they end `need` bytes after their
+        // last such position.
+        let mut starts = cur & !(cur << 1 | carry) & long as u64;
+        carry = cur >> 63;
+        let mut lasts = (long & !(long >> 1)) as u64;
+        if starts | lasts == 0 {
             continue;
         }
-        let m = lo as u128 | (mask(k + 1) as u128) << 64;
-        let starts = long_starts(m, need) as u64;
-        if starts == 0 {
-            k += 1;
-            continue;
+        // Runs do not overlap, so the ends pair with the starts in order,
+        // the first one with a run left open by an earlier block, if any.
+        while lasts != 0 {
+            let end = (blk + lasts.trailing_zeros() as usize + need).min(n);
+            let start = open.take().unwrap_or_else(|| {
+                let at = blk + starts.trailing_zeros() as usize;
+                starts &= starts.wrapping_sub(1);
+                at
+            });
+            take_run(text, start..end, min_len, out);
+            lasts &= lasts - 1;
         }
-        let start = blk + starts.trailing_zeros() as usize;
-        // The end: the first non-token byte after the `need` known ones,
-        // within the two blocks, else in the blocks after them.
-        let rel = start - blk + need;
-        let i = match (!m).checked_shr(rel as u32) {
-            Some(rest) if rel < 128 && rest != 0 => blk + rel + rest.trailing_zeros() as usize,
-            _ => {
-                let mut j = k + 2;
-                loop {
-                    let m = mask(j);
-                    if m != u64::MAX {
-                        break 64 * j + (!m).trailing_zeros() as usize;
-                    }
-                    j += 1;
-                }
-            }
-        };
-        let i = i.min(n);
-        // The next search starts at the run's end, padding or not (`=` is
-        // no token byte): the scan of the masks then does not wait for the
-        // text, which the classifying pass has left far behind in cache.
-        cursor = i;
-        k = cursor / 64;
-        // Padding belongs to the run; '=' elsewhere separates (`key=value`).
-        let mut end = i;
-        while end < n && end - i < 2 && text[end] == b'=' {
-            end += 1;
+        // At most one start is left: a run that ends in a later block.
+        if starts != 0 {
+            open = Some(blk + starts.trailing_zeros() as usize);
         }
-        if end - start < min_len {
-            continue;
-        }
-        // Wrapped base64 (PEM bodies, MIME, `base64` CLI at 76 columns):
-        // join with the previous run when that one filled its line and this
-        // one fills the next line, no longer than the previous.
-        let joins = out.last().is_some_and(|prev| {
-            let last = prev.segments.last();
-            let gap = &text[last.end..start];
-            let full_line = last.len() >= 40 && last.len() % 4 == 0;
-            let is_break = matches!(gap, b"\n" | b"\r\n" | b"\\n" | b"\\r\\n");
-            let ends_line = matches!(
-                text.get(end),
-                None | Some(b'\n' | b'\r' | b'\\' | b'"' | b'\'')
-            );
-            full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex
-        });
-        if !joins && end == i && is_unremarkable_uuid(text, start, i) {
-            continue;
-        }
-        let mut run = Run::of(text, start..i);
-        run.span.end = end;
-        run.pad = (end - i) as u8;
-        run.segments = Segments::one(start..end);
-        if joins {
-            if let Some(prev) = out.last_mut() {
-                prev.span.end = end;
-                prev.segments.push(start..end);
-                prev.all_hex &= run.all_hex;
-                prev.flags |= run.flags;
-                prev.pad = run.pad;
-                continue;
-            }
-        }
-        out.push(run);
     }
+}
+
+/// Appends the run of token bytes `tokens` to `out` (or to the run before
+/// it, as the next line of a wrapped body), with the `=` padding after it,
+/// unless it is too short with its padding or an unremarkable UUID.
+#[inline(always)]
+fn take_run(text: &[u8], tokens: Range<usize>, min_len: usize, out: &mut Vec<Run>) {
+    let n = text.len();
+    let (start, i) = (tokens.start, tokens.end);
+    // Padding belongs to the run; '=' elsewhere separates (`key=value`).
+    let mut end = i;
+    while end < n && end - i < 2 && text[end] == b'=' {
+        end += 1;
+    }
+    if end - start < min_len {
+        return;
+    }
+    // Wrapped base64 (PEM bodies, MIME, `base64` CLI at 76 columns):
+    // join with the previous run when that one filled its line and this
+    // one fills the next line, no longer than the previous.
+    let joins = out.last().is_some_and(|prev| {
+        let last = prev.segments.last();
+        let gap = &text[last.end..start];
+        let full_line = last.len() >= 40 && last.len() % 4 == 0;
+        let is_break = matches!(gap, b"\n" | b"\r\n" | b"\\n" | b"\\r\\n");
+        let ends_line = matches!(
+            text.get(end),
+            None | Some(b'\n' | b'\r' | b'\\' | b'"' | b'\'')
+        );
+        full_line && is_break && ends_line && end - start <= last.len() && !prev.all_hex
+    });
+    if !joins && end == i && is_unremarkable_uuid(text, start, i) {
+        return;
+    }
+    let mut run = Run::of(text, start..i);
+    run.span.end = end;
+    run.pad = (end - i) as u8;
+    run.segments = Segments::one(start..end);
+    if joins {
+        if let Some(prev) = out.last_mut() {
+            prev.span.end = end;
+            prev.segments.push(start..end);
+            prev.all_hex &= run.all_hex;
+            prev.flags |= run.flags;
+            prev.pad = run.pad;
+            return;
+        }
+    }
+    out.push(run);
 }
 
 /// Whether the run `text[start..end]` is a lower-case UUID that no later
@@ -544,39 +547,77 @@ fn prefix_not_texty(body: &[u8], flags: u8) -> bool {
             values,
         )
     };
+    // The whole prefix at once, then one validation: the stepwise reading
+    // (three bytes, validate, three more) branched on every step, and on
+    // runs of mixed kinds those branches are mispredicted. The first
+    // invalid sequence of the prefix is the same either way: UTF-8
+    // validity of a prefix never changes when bytes are added after it.
     let mut buf = [0u8; PREFIX];
-    for step in 0..PREFIX / 3 {
-        let out = &mut buf[3 * step..3 * step + 3];
-        if hex {
-            for (d, p) in out.iter_mut().zip(body[6 * step..].chunks_exact(2)) {
-                *d = values[p[0] as usize] << 4 | values[p[1] as usize];
-            }
-        } else {
-            let q = &body[4 * step..4 * step + 4];
+    if hex {
+        let Some(digits) = body.first_chunk::<{ 2 * PREFIX }>() else {
+            return false;
+        };
+        for (d, p) in buf.iter_mut().zip(digits.chunks_exact(2)) {
+            *d = values[p[0] as usize] << 4 | values[p[1] as usize];
+        }
+    } else {
+        let Some(digits) = body.first_chunk::<{ PREFIX / 3 * 4 }>() else {
+            return false;
+        };
+        let mut bad = 0u8;
+        for (out, q) in buf.chunks_exact_mut(3).zip(digits.chunks_exact(4)) {
             let v = [0, 1, 2, 3].map(|i| values[q[i] as usize]);
-            if v.iter().any(|&x| x >= 64) {
-                // Not of the alphabet: the decoder refuses the run.
-                return false;
-            }
+            bad |= v[0] | v[1] | v[2] | v[3];
             out.copy_from_slice(&[
                 v[0] << 2 | v[1] >> 4,
                 v[1] << 4 | v[2] >> 2,
                 v[2] << 6 | v[3],
             ]);
         }
-        // A first byte that no UTF-8 sequence starts with (a continuation
-        // byte, C0, C1, F5-FF) is the commonest case, told without a
-        // validator.
-        if step == 0 && matches!(buf[0], 0x80..=0xC1 | 0xF5..) {
-            return total > 3;
-        }
-        // An invalid sequence (not one cut short by the end of the prefix)
-        // ends the valid UTF-8 of the whole decoding there too.
-        if let Some(at) = first_invalid_utf8(&buf[..3 * step + 3]) {
-            return total - at > 3;
+        if bad >= 64 {
+            // Not of the alphabet: the decoder refuses the run. (A run's
+            // bytes are token bytes of the alphabet its flags chose, so
+            // this is a guard.)
+            return false;
         }
     }
-    false
+    // An invalid sequence (not one cut short by the end of the prefix)
+    // ends the valid UTF-8 of the whole decoding there too. Where it starts
+    // matters only when the decoding is short: a long one is more than
+    // three bytes past any start in the prefix.
+    if utf8_errors(&buf) == 0 {
+        return false;
+    }
+    total >= PREFIX + 3 || first_invalid_utf8(&buf).is_some_and(|at| total - at > 3)
+}
+
+/// A mask of the bytes of `b` where its UTF-8 goes wrong, zero exactly
+/// when [`first_invalid_utf8`] finds nothing (a sequence cut short by the
+/// end is not wrong), with no branch: the decoded prefixes of random runs
+/// start with bytes of every class, whose branches a scalar reading
+/// mispredicts.
+fn utf8_errors(b: &[u8; 12]) -> u32 {
+    let mut q = [0u8; 16];
+    q[..12].copy_from_slice(b);
+    let x = u8x16::new(q);
+    let mask = |lo: u8, width: u8| {
+        let d = x - u8x16::splat(lo);
+        (d.min(u8x16::splat(width - 1)).cmp_eq(d).move_mask() as u32) & 0xfff
+    };
+    let cont = mask(0x80, 0x40);
+    let lead2 = mask(0xC2, 30);
+    let lead3 = mask(0xE0, 16);
+    let lead4 = mask(0xF0, 5);
+    // C0 and C1 (overlong) and F5-FF (past U+10FFFF) start nothing.
+    let never = mask(0xC0, 2) | mask(0xF5, 11);
+    // Where continuation bytes must be, as the leads before them say.
+    let expected = (lead2 | lead3 | lead4) << 1 | (lead3 | lead4) << 2 | lead4 << 3;
+    // The second byte's narrower ranges after E0, ED, F0 and F4.
+    let narrow = mask(0xE0, 1) << 1 & mask(0x80, 0x20)
+        | mask(0xED, 1) << 1 & mask(0xA0, 0x20)
+        | mask(0xF0, 1) << 1 & mask(0x80, 0x10)
+        | mask(0xF4, 1) << 1 & mask(0x90, 0x30);
+    ((expected ^ cont) | never | narrow) & 0xfff
 }
 
 /// Where the first invalid UTF-8 sequence of `b` starts, if one does; a
@@ -802,6 +843,83 @@ mod tests {
         runs(wrapped, MIN_ENCODED, &mut v);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].segments.len(), 2);
+    }
+
+    #[test]
+    fn runs_are_the_maximal_token_runs_long_enough() {
+        // Token runs of every length around `need`, across block edges,
+        // running into the end of the text, and spanning whole blocks;
+        // `=` now and then (padding, or a separator).
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for case in 0..3000 {
+            let len = (crate::testing::xorshift(&mut rng) % 300) as usize;
+            let long = case % 7 == 0;
+            let t: Vec<u8> = (0..len)
+                .map(|_| match crate::testing::xorshift(&mut rng) % if long { 200 } else { 24 } {
+                    0 => b' ',
+                    1 => b'=',
+                    2 => b'\n',
+                    _ => b'q',
+                })
+                .collect();
+            for min_len in [1, 2, 8, MIN_ENCODED, 40, 66] {
+                let mut found = Vec::new();
+                runs(&t, min_len, &mut found);
+                // Wrapped lines join into one run: compare their segments.
+                let found: Vec<Range<usize>> = found
+                    .iter()
+                    .flat_map(|r| r.segments.into_iter().cloned())
+                    .collect();
+                // Byte at a time: maximal runs of token bytes, with up to
+                // two `=` after them, of at least `min_len` bytes with them
+                // and `min_len - 2` without (`q` runs are not UUIDs).
+                let mut want = Vec::new();
+                let mut i = 0;
+                while i < t.len() {
+                    if t[i] != b'q' {
+                        i += 1;
+                        continue;
+                    }
+                    let start = i;
+                    while i < t.len() && t[i] == b'q' {
+                        i += 1;
+                    }
+                    let mut end = i;
+                    while end < t.len() && end - i < 2 && t[end] == b'=' {
+                        end += 1;
+                    }
+                    if i - start >= min_len.saturating_sub(2).clamp(1, 64) && end - start >= min_len {
+                        want.push(start..end);
+                    }
+                }
+                assert_eq!(found, want, "case {case}, min_len {min_len}");
+            }
+        }
+    }
+
+    #[test]
+    fn utf8_errors_agrees_with_first_invalid_utf8() {
+        const EDGES: &[u8] = &[
+            0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc1, 0xc2, 0xdf, 0xe0,
+            0xe1, 0xec, 0xed, 0xee, 0xef, 0xf0, 0xf1, 0xf3, 0xf4, 0xf5, 0xff,
+        ];
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        for n in 0..400_000 {
+            let mut b = [0u8; 12];
+            for x in &mut b {
+                let r = crate::testing::xorshift(&mut rng);
+                *x = if n % 2 == 0 {
+                    EDGES[r as usize % EDGES.len()]
+                } else {
+                    r as u8
+                };
+            }
+            assert_eq!(
+                utf8_errors(&b) == 0,
+                first_invalid_utf8(&b).is_none(),
+                "{b:x?}"
+            );
+        }
     }
 
     #[test]
