@@ -854,8 +854,9 @@ mod tests {
         for case in 0..3000 {
             let len = (crate::testing::xorshift(&mut rng) % 300) as usize;
             let long = case % 7 == 0;
+            let separators = if long { 200 } else { 24 };
             let t: Vec<u8> = (0..len)
-                .map(|_| match crate::testing::xorshift(&mut rng) % if long { 200 } else { 24 } {
+                .map(|_| match crate::testing::xorshift(&mut rng) % separators {
                     0 => b' ',
                     1 => b'=',
                     2 => b'\n',
@@ -888,7 +889,8 @@ mod tests {
                     while end < t.len() && end - i < 2 && t[end] == b'=' {
                         end += 1;
                     }
-                    if i - start >= min_len.saturating_sub(2).clamp(1, 64) && end - start >= min_len {
+                    let need = min_len.saturating_sub(2).clamp(1, 64);
+                    if i - start >= need && end - start >= min_len {
                         want.push(start..end);
                     }
                 }

@@ -19,7 +19,7 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::bytes::{Captures, Regex};
+use regex::bytes::{CaptureLocations, Regex};
 
 use crate::assignment::{
     authorization_value, is_secret_key, may_be_named_key, plausible_assigned_secret, sites, value,
@@ -594,6 +594,9 @@ impl RuleSet {
                 }
                 continue;
             };
+            // One set of capture slots for all of the rule's windows: a
+            // `Captures` per search would allocate one each time.
+            let mut locs = re.capture_locations();
             for w in ws {
                 let hay = &text[w.clone()];
                 if rule.extract == Extract::Whole {
@@ -609,9 +612,8 @@ impl RuleSet {
                 // be the leading one of the next token (`[hf_...`), which a
                 // second pass, seeing a marker before it, would match.
                 let mut at = 0;
-                while let Some(caps) = re.captures_at(hay, at) {
-                    let Some(whole) = caps.get(0) else { break };
-                    let span = extract(rule.extract, &caps, hay);
+                while let Some(whole) = re.captures_read_at(&mut locs, hay, at) {
+                    let span = extract(rule.extract, &locs, hay);
                     let resume = match &span {
                         Some(s) if s.end > at => s.end,
                         // A token too plain for a credential may end in
@@ -1322,19 +1324,20 @@ fn extend_fwd(text: &[u8], mut i: usize) -> usize {
     i
 }
 
-fn extract(how: Extract, caps: &Captures<'_>, hay: &[u8]) -> Option<Range<usize>> {
+fn extract(how: Extract, caps: &CaptureLocations, hay: &[u8]) -> Option<Range<usize>> {
+    let group = |g: usize| caps.get(g).map(|(start, end)| start..end);
     match how {
-        Extract::Whole => caps.get(0).map(|m| m.range()),
-        Extract::Group(g) => caps.get(g).map(|m| m.range()),
+        Extract::Whole => group(0),
+        Extract::Group(g) => group(g),
         Extract::UrlPassword => {
-            let host = hay.get(caps.get(0)?.end()).copied()?;
+            let host = hay.get(group(0)?.end).copied()?;
             let host_ok =
                 host.is_ascii_alphanumeric() || matches!(host, b'.' | b'-' | b'[' | b']' | b'_');
-            host_ok.then(|| caps.get(1).map(|m| m.range())).flatten()
+            host_ok.then(|| group(1)).flatten()
         }
         Extract::Bearer => {
-            let m = caps.get(1)?;
-            plausible_token(m.as_bytes()).then(|| m.range())
+            let token = group(1)?;
+            plausible_token(hay.get(token.clone())?).then_some(token)
         }
         Extract::Site => None,
     }
