@@ -450,6 +450,29 @@ impl ContextIndex {
         }
     }
 
+    /// Asks for the filter words that [`find_runs`](Self::find_runs) will
+    /// test on a short text `out` (phase 0), so that they are in cache by
+    /// the time it runs. The scan of a decoded run calls it first, and the
+    /// other detectors' work on the run hides the loads: a short text has
+    /// too few probes for `find_runs`'s own pipeline, and each such call
+    /// waited about one memory latency. Longer texts are left to that
+    /// pipeline.
+    pub(crate) fn prefetch_probes(&self, out: &[u8]) {
+        const SHORT: usize = 4096;
+        let prefetch = Prefetch::new();
+        if !prefetch.is_active() || self.is_empty() || out.len() > SHORT {
+            return;
+        }
+        let blocks = self.filter.len();
+        let mut i = 0;
+        while i + self.k <= out.len() {
+            let (a, b) = load_window(out, i);
+            let h = mix(a & self.mask_lo, b & self.mask_hi);
+            prefetch.at(&self.filter, bucket(h, blocks));
+            i += self.u;
+        }
+    }
+
     /// Tests the probes `i, i + u, ...` before `stop` (roughly: whole
     /// batches may go past it) against the filter, appending those that pass
     /// to `passed`; returns the next probe.
@@ -1066,5 +1089,20 @@ mod tests {
         assert!(!idx.is_empty());
         let runs = runs_of(&idx, b"##abcdefghijklmnopq##", 3);
         assert_eq!(runs, [EchoRun { span: 2..19 }]);
+    }
+
+    #[test]
+    fn prefetching_probes_changes_nothing() {
+        let ctx = text(5, 20_000);
+        let idx = ContextIndex::new(ctx.clone(), 64);
+        let mut out = text(6, 300);
+        out.extend_from_slice(&ctx[1000..1200]);
+        for len in [0, 1, 15, 16, 17, 100, out.len()] {
+            let before = runs_of(&idx, &out[..len], 0);
+            idx.prefetch_probes(&out[..len]);
+            ContextIndex::empty(64).prefetch_probes(&out[..len]);
+            assert_eq!(runs_of(&idx, &out[..len], 0), before);
+        }
+        idx.prefetch_probes(&text(7, 10_000));
     }
 }

@@ -753,6 +753,13 @@ impl EgressFilter {
         rep: &mut Report,
     ) {
         let mut inner = Report::default();
+        // The decoded text's context probes, asked for before its other
+        // detectors run, arrive while they do.
+        if scope.context {
+            if let Some(ctx) = &self.context {
+                ctx.prefetch_probes(decoded);
+            }
+        }
         self.scan_into(decoded, depth + 1, scope, &mut inner);
         if let Some(f) = lead_finding(&inner.findings, span.clone(), enc) {
             rep.findings.push(f);
