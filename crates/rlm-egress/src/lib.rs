@@ -53,6 +53,7 @@ mod entropy;
 mod error;
 mod filter;
 mod finding;
+mod keywords;
 mod prefetch;
 mod redact;
 mod rules;
