@@ -16,7 +16,6 @@
 
 use wide::{i8x16, u8x16, CmpEq, CmpLt};
 
-use crate::keywords::{KeywordHit, KeywordSearch};
 use crate::prefetch::{Prefetch, AHEAD};
 
 /// The classes of one 64-byte block (bytes past the end count as nothing).
@@ -253,137 +252,27 @@ pub(crate) struct Classes {
     pub(crate) nuls: usize,
     /// Control bytes in the text (see [`Block::controls`]).
     pub(crate) controls: usize,
-    /// The rules' keywords found in the text, in order, when the pass
-    /// searched them ([`crate::keywords`]); `None` leaves the search to the
-    /// rules' automaton.
-    pub(crate) keywords: Option<Vec<KeywordHit>>,
 }
 
 /// Classifies all of `text`, with AVX-512 where the CPU has it (checked at
-/// run time; the build stays portable), else with SSE2. With AVX-512, the
-/// rules' `keywords` are searched in the same pass ([`Classes::keywords`]).
-pub(crate) fn classify(text: &[u8], keywords: Option<&KeywordSearch>) -> Classes {
+/// run time; the build stays portable), else with SSE2.
+pub(crate) fn classify(text: &[u8]) -> Classes {
     #[cfg(target_arch = "x86_64")]
     if let Some(simd) = pulp::x86::V4::try_new() {
         // The whole loop is compiled with the CPU's features, so the block
         // function inlines into it.
-        return simd.vectorize(|| match keywords {
-            Some(ks) => {
-                // Where the last hit ends: a candidate before it overlaps it.
-                let mut hit_end = 0;
-                let mut c = classify_with(
-                    text,
-                    |b, len| block_avx512(simd, b, len),
-                    |pos, c: &mut Classes| {
-                        let hits = c.keywords.get_or_insert_with(Vec::new);
-                        keywords_in_block(simd, ks, text, pos, &mut hit_end, hits);
-                    },
-                );
-                c.keywords.get_or_insert_with(Vec::new);
-                c
-            }
-            None => classify_with(text, |b, len| block_avx512(simd, b, len), |_, _| {}),
-        });
+        return simd.vectorize(|| classify_with(text, |b, len| block_avx512(simd, b, len)));
     }
     classify_sse2(text)
 }
 
-/// The keyword hits starting in the block at `pos`, appended to `hits`.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn keywords_in_block(
-    simd: pulp::x86::V4,
-    ks: &KeywordSearch,
-    text: &[u8],
-    pos: usize,
-    hit_end: &mut usize,
-    hits: &mut Vec<KeywordHit>,
-) {
-    // The block and the same shifted by one and two bytes: a candidate's
-    // second and third bytes.
-    let Some(w) = text.get(pos..).and_then(|t| t.first_chunk::<{ 64 + 2 }>()) else {
-        return keywords_in_last_blocks(simd, ks, text, pos, hit_end, hits);
-    };
-    let (x0, x1, x2) = (first_64(&w[..]), first_64(&w[1..]), first_64(&w[2..]));
-    let (found, buckets) = ks.candidates(simd, [&x0, &x1, &x2]);
-    if found != 0 {
-        verify_candidates(ks, text, pos, found, &pulp::cast(buckets), hit_end, hits);
-    }
-}
-
-/// The first 64 bytes of a slice known to hold them.
-#[inline(always)]
-fn first_64(s: &[u8]) -> [u8; 64] {
-    let mut out = [0u8; 64];
-    if let Some(first) = s.first_chunk::<64>() {
-        out = *first;
-    }
-    out
-}
-
-/// [`keywords_in_block`] for the blocks within two bytes of the end,
-/// zero-padded: no keyword has a byte below 0x10, so padding is never a
-/// candidate.
-#[cfg(target_arch = "x86_64")]
-#[cold]
-#[inline(never)]
-fn keywords_in_last_blocks(
-    simd: pulp::x86::V4,
-    ks: &KeywordSearch,
-    text: &[u8],
-    pos: usize,
-    hit_end: &mut usize,
-    hits: &mut Vec<KeywordHit>,
-) {
-    let mut padded = [0u8; 64 + 2];
-    let rest = text.get(pos..).unwrap_or_default();
-    let n = rest.len().min(padded.len());
-    padded[..n].copy_from_slice(&rest[..n]);
-    let (x0, x1, x2) = (
-        first_64(&padded[..]),
-        first_64(&padded[1..]),
-        first_64(&padded[2..]),
-    );
-    let (found, buckets) = ks.candidates(simd, [&x0, &x1, &x2]);
-    verify_candidates(ks, text, pos, found, &pulp::cast(buckets), hit_end, hits);
-}
-
-/// Verifies the candidates `found` of the block at `pos` in text order,
-/// skipping those inside the last hit.
-#[inline(never)]
-fn verify_candidates(
-    ks: &KeywordSearch,
-    text: &[u8],
-    pos: usize,
-    mut found: u64,
-    buckets: &[u8; 64],
-    hit_end: &mut usize,
-    hits: &mut Vec<KeywordHit>,
-) {
-    while found != 0 {
-        let i = found.trailing_zeros() as usize;
-        found &= found - 1;
-        if pos + i < *hit_end {
-            continue;
-        }
-        if let Some(hit) = ks.verify(text, pos + i, buckets[i]) {
-            *hit_end = hit.end;
-            hits.push(hit);
-        }
-    }
-}
-
 /// [`classify`] on SSE2 alone.
 pub(crate) fn classify_sse2(text: &[u8]) -> Classes {
-    classify_with(text, block, |_, _| {})
+    classify_with(text, block)
 }
 
 #[inline(always)]
-fn classify_with(
-    text: &[u8],
-    block: impl Fn(&[u8], usize) -> Block,
-    mut keywords_at: impl FnMut(usize, &mut Classes),
-) -> Classes {
+fn classify_with(text: &[u8], block: impl Fn(&[u8], usize) -> Block) -> Classes {
     let blocks = text.len().div_ceil(64);
     let mut c = Classes {
         tok: Vec::with_capacity(blocks),
@@ -421,7 +310,6 @@ fn classify_with(
             }
             a &= a - 1;
         }
-        keywords_at(pos, &mut c);
     }
     c
 }
@@ -436,7 +324,7 @@ mod tests {
         text.extend_from_slice(b"key=value: a => b ~ AKIA0123456789ABCDEF\0\x01\x02\n\t");
         for len in [0, 1, 63, 64, 65, 127, 128, 200, text.len()] {
             let t = &text[..len.min(text.len())];
-            for c in [classify(t, None), classify_sse2(t)] {
+            for c in [classify(t), classify_sse2(t)] {
                 for (i, &b) in t.iter().enumerate() {
                     let tok = b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
                     assert_eq!(c.tok[i / 64] >> (i % 64) & 1 == 1, tok, "byte {b:#x}");
@@ -489,7 +377,7 @@ mod tests {
         for len in (0..300).chain([1000, 4095, 4096]) {
             for from in [0, 1, 63] {
                 let t = &text[from..(from + len).min(text.len())];
-                let (a, b) = (classify(t, None), classify_sse2(t));
+                let (a, b) = (classify(t), classify_sse2(t));
                 assert_eq!(a.tok, b.tok, "len {len} from {from}");
                 assert_eq!(a.anchors, b.anchors, "len {len} from {from}");
                 assert_eq!(a.rare, b.rare, "len {len} from {from}");

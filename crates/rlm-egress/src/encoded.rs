@@ -210,7 +210,7 @@ fn long_starts_any(m: u128, need: usize) -> u128 {
 /// Finds runs of at least `min_len` token bytes.
 #[cfg(test)]
 pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
-    let classes = crate::classify::classify(text, None);
+    let classes = crate::classify::classify(text);
     runs_in(text, &classes.tok, min_len, out);
 }
 

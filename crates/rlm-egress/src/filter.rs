@@ -436,7 +436,7 @@ impl EgressFilter {
     /// Runs the detectors in `scope` over `data`.
     pub(crate) fn report(&self, data: &[u8], scope: Scope) -> Report {
         let mut rep = Report::default();
-        let classes = classify(data, self.rules.keyword_search());
+        let classes = classify(data);
         if scope.binary {
             if let Some(kind) = binary::detect_counted(data, classes.nuls, classes.controls) {
                 rep.findings.push(Finding::new(
@@ -454,7 +454,7 @@ impl EgressFilter {
     }
 
     fn scan_into(&self, text: &[u8], depth: usize, scope: Scope, rep: &mut Report) {
-        let classes = classify(text, self.rules.keyword_search());
+        let classes = classify(text);
         self.scan_classified(text, &classes, depth, scope, rep);
     }
 
@@ -622,7 +622,7 @@ impl EgressFilter {
         for piece in pieces {
             let at = piece.span.start;
             let alone = &text[piece.span.clone()];
-            let classes = classify(alone, self.rules.keyword_search());
+            let classes = classify(alone);
             runs.clear();
             encoded::runs_in(alone, &classes.tok, encoded::MIN_ENCODED, &mut runs);
             self.rules.scan(alone, &runs, &classes, &mut found);

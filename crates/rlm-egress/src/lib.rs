@@ -53,7 +53,6 @@ mod entropy;
 mod error;
 mod filter;
 mod finding;
-mod keywords;
 mod prefetch;
 mod redact;
 mod rules;

@@ -28,7 +28,6 @@ use crate::assignment::{
 use crate::classify::Classes;
 use crate::encoded::{Run, DIGIT, NONHEX, STDSYM, UPPER, URLSAFE};
 use crate::finding::{Confidence, Finding};
-use crate::keywords::KeywordSearch;
 use crate::prefetch::Prefetch;
 
 /// How the secret span is taken from a regex match.
@@ -273,10 +272,6 @@ pub(crate) struct RuleSet {
     /// pass; case-insensitive keywords are listed in their usual spellings,
     /// see [`CASE_VARIANTS`]).
     text_automaton: AhoCorasick,
-    /// The same keywords, searched by the classifying pass where the CPU
-    /// allows ([`crate::keywords`]); the hits carry the automaton's pattern
-    /// numbers.
-    keyword_search: Option<KeywordSearch>,
     /// For each text automaton pattern, the rules it triggers.
     triggers: Vec<Vec<usize>>,
     /// Keywords of [`TOKEN_RULES`], searched case-sensitively in token runs
@@ -442,7 +437,6 @@ impl RuleSet {
                         || (CASE_VARIANTS.contains(rk) && k.to_ascii_lowercase().contains(rk))
                 })
         })?;
-        let keyword_search = KeywordSearch::new(&keywords);
         let regexes = RULES.iter().map(|_| OnceLock::new()).collect();
         let checks = RULES.iter().map(|r| Check::of(r.name)).collect();
         let anchored = AnchoredRules {
@@ -463,19 +457,12 @@ impl RuleSet {
         };
         Ok(RuleSet {
             text_automaton,
-            keyword_search,
             triggers,
             token_passes,
             checks,
             anchored,
             regexes,
         })
-    }
-
-    /// The keyword search for [`crate::classify::classify`] to run, if this
-    /// CPU can run it.
-    pub(crate) fn keyword_search(&self) -> Option<&KeywordSearch> {
-        self.keyword_search.as_ref()
     }
 
     /// Appends the findings of every rule in `text` to `out`.
@@ -489,19 +476,9 @@ impl RuleSet {
     ) {
         // Windows per rule, collected in text order so merging is linear.
         let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
-        match &classes.keywords {
-            Some(hits) => {
-                for h in hits {
-                    let triggers = &self.triggers[h.pattern];
-                    self.add_hit(text, h.start, h.end, triggers, &mut windows, out);
-                }
-            }
-            None => {
-                for m in self.text_automaton.find_iter(text) {
-                    let triggers = &self.triggers[m.pattern().as_usize()];
-                    self.add_hit(text, m.start(), m.end(), triggers, &mut windows, out);
-                }
-            }
+        for m in self.text_automaton.find_iter(text) {
+            let triggers = &self.triggers[m.pattern().as_usize()];
+            self.add_hit(text, m.start(), m.end(), triggers, &mut windows, out);
         }
         self.scan_sites(text, &classes.anchors, &mut windows, out);
         // Azure AD client secrets: `<digit>Q~` (`~` is rare in text).
@@ -1383,12 +1360,11 @@ pub(crate) fn detector_names() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keywords::KeywordHit;
 
     fn scan(t: &str) -> Vec<Finding> {
         let rs = RuleSet::new().expect("rules compile");
         let mut v = Vec::new();
-        let classes = crate::classify::classify(t.as_bytes(), rs.keyword_search());
+        let classes = crate::classify::classify(t.as_bytes());
         let mut runs = Vec::new();
         crate::encoded::runs_in(
             t.as_bytes(),
@@ -1607,70 +1583,6 @@ mod tests {
                     r.name
                 );
             }
-        }
-    }
-
-    #[test]
-    fn the_classifying_pass_finds_the_keywords_the_automaton_finds() {
-        let rs = RuleSet::new().expect("rules compile");
-        if rs.keyword_search().is_none() {
-            return; // no AVX-512 here: the automaton is the only search
-        }
-        // Keywords, their near misses and overlaps, in random filler, at
-        // every offset around block edges and the end of the text.
-        const PIECES: &[&str] = &[
-            "PRIVATE KEY",
-            "PRIVATE KE",
-            "ya29.",
-            "ya29",
-            "xox",
-            "xoxox",
-            "hooks.slack.com",
-            "hooks.slack.co",
-            "/api/webhooks/",
-            "/api/webhook",
-            "whsec_",
-            "eyJ",
-            "eyeyJ",
-            "://",
-            ":/",
-            ":///",
-            "bearer",
-            "Bearer",
-            "BEARER",
-            "bEARER",
-            "beare",
-            "bearerbearer",
-            " ",
-            "\n",
-            "a",
-            "Z",
-            ":",
-            "/",
-            "\u{e9}",
-        ];
-        let mut rng = 0x0123_4567_89ab_cdefu64;
-        for case in 0..4000 {
-            let mut t = String::new();
-            let target = (crate::testing::xorshift(&mut rng) % 400) as usize;
-            while t.len() < target {
-                let p = PIECES[crate::testing::xorshift(&mut rng) as usize % PIECES.len()];
-                t.push_str(p);
-            }
-            let text = t.as_bytes();
-            let found = crate::classify::classify(text, rs.keyword_search())
-                .keywords
-                .expect("searched");
-            let want: Vec<KeywordHit> = rs
-                .text_automaton
-                .find_iter(text)
-                .map(|m| KeywordHit {
-                    start: m.start(),
-                    end: m.end(),
-                    pattern: m.pattern().as_usize(),
-                })
-                .collect();
-            assert_eq!(found, want, "case {case}: {t:?}");
         }
     }
 
