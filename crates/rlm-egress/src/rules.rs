@@ -475,7 +475,7 @@ impl RuleSet {
         out: &mut Vec<Finding>,
     ) {
         // Windows per rule, collected in text order so merging is linear.
-        let mut windows: Vec<Vec<Range<usize>>> = vec![Vec::new(); RULES.len()];
+        let mut windows = Windows::new();
         for m in self.text_automaton.find_iter(text) {
             let triggers = &self.triggers[m.pattern().as_usize()];
             self.add_hit(text, m.start(), m.end(), triggers, &mut windows, out);
@@ -500,12 +500,13 @@ impl RuleSet {
         // between them (no prefix has one, so no match spans two), for one
         // search instead of one per run: most runs are too short for the
         // SIMD searcher, and setting up a search costs more than a short run.
-        // Sized for what the runs that may hold a prefix usually take of a
-        // text (it grows by doubling past that, copying less than it ends
-        // up holding). Summing the runs' lengths instead would read every
-        // run once more, from far caches; sizing it for the whole text
-        // would take fresh pages from the kernel on every call.
-        let mut joined: Vec<u8> = Vec::with_capacity(text.len() / 8);
+        // Sized, when the first run joins it, for what the runs that may
+        // hold a prefix usually take of a text (it grows by doubling past
+        // that, copying less than it ends up holding). Summing the runs'
+        // lengths instead would read every run once more, from far caches;
+        // sizing it for the whole text would take fresh pages from the
+        // kernel on every call; and most short texts join no run at all.
+        let mut joined: Vec<u8> = Vec::new();
         // Where each joined segment starts: in `joined`, and in `text`.
         let mut joined_at: Vec<(usize, usize)> = Vec::new();
         let prefetch = Prefetch::new();
@@ -537,13 +538,22 @@ impl RuleSet {
             if !may_hold_prefix {
                 continue;
             }
+            if joined.capacity() == 0 {
+                joined.reserve(text.len() / 8);
+            }
             for seg in &run.segments {
                 joined_at.push((joined.len(), seg.start));
                 joined.extend_from_slice(&text[seg.clone()]);
                 joined.push(b' ');
             }
         }
-        for (automaton, triggers) in &self.token_passes {
+        // (No run may hold a prefix: no search to set up.)
+        let token_passes = if joined.is_empty() {
+            &[][..]
+        } else {
+            &self.token_passes[..]
+        };
+        for (automaton, triggers) in token_passes {
             let mut si = 0;
             for m in automaton.find_iter(&joined) {
                 while joined_at
@@ -561,15 +571,13 @@ impl RuleSet {
             }
         }
         // The passes interleave: restore text order where they met.
-        for w in &mut windows {
+        for (_, w) in windows.opened() {
             if !w.is_sorted_by_key(|r| r.start) {
                 *w = crate::redact::union(std::mem::take(w));
             }
         }
-        for (ri, ws) in windows.iter().enumerate() {
-            if ws.is_empty() {
-                continue;
-            }
+        for (ri, ws) in windows.opened() {
+            let ws = &*ws;
             let rule = &RULES[ri];
             let compiled = self.regexes[ri].get_or_init(|| {
                 compile(rule)
@@ -645,7 +653,7 @@ impl RuleSet {
         &self,
         text: &[u8],
         anchors: &[usize],
-        windows: &mut [Vec<Range<usize>>],
+        windows: &mut Windows,
         out: &mut Vec<Finding>,
     ) {
         let sr = &self.anchored;
@@ -671,7 +679,7 @@ impl RuleSet {
                     line_end =
                         memchr::memchr(b'\n', &text[from..]).map_or(text.len(), |p| from + p + 1);
                 }
-                open_window(&mut windows[ri], start..line_end);
+                windows.open(ri, start..line_end);
             };
             if may_be_named_key(text, site.key_end) {
                 let key = KeySuffix::of(text, site.key_end);
@@ -724,7 +732,7 @@ impl RuleSet {
     /// value: a token run of the key's exact shape, with the provider's name
     /// in the [`KEY_STRETCH`] before it. Their regexes then run over that
     /// stretch and the value only.
-    fn shaped_values(&self, text: &[u8], run: &Run, windows: &mut [Vec<Range<usize>>]) {
+    fn shaped_values(&self, text: &[u8], run: &Run, windows: &mut Windows) {
         let Some(seg) = run.segments.single() else {
             return;
         };
@@ -751,7 +759,7 @@ impl RuleSet {
         let mut open = |ri: usize| {
             let start = extend_back(text, seg.start.saturating_sub(KEY_STRETCH + 12));
             let end = (seg.end + 1).min(text.len());
-            open_window(&mut windows[ri], start..end);
+            windows.open(ri, start..end);
         };
         let named = |name: &[u8]| {
             let from = seg.start.saturating_sub(KEY_STRETCH + 12);
@@ -787,13 +795,7 @@ impl RuleSet {
     /// their keyword would be, relative to the run, is known, so the keyword
     /// is looked for there and the rule's window opened at it as a keyword
     /// hit would.
-    fn run_anchored(
-        &self,
-        text: &[u8],
-        run: &Run,
-        windows: &mut [Vec<Range<usize>>],
-        out: &mut Vec<Finding>,
-    ) {
+    fn run_anchored(&self, text: &[u8], run: &Run, windows: &mut Windows, out: &mut Vec<Finding>) {
         let sr = &self.anchored;
         let s = run.span.start;
         let word = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-');
@@ -804,7 +806,7 @@ impl RuleSet {
                     kw: &[u8],
                     at: usize,
                     reach: usize,
-                    ws: &mut [Vec<Range<usize>>],
+                    ws: &mut Windows,
                     out: &mut Vec<Finding>| {
             let from = at.saturating_sub(reach);
             if let Some(p) = rfind_ci(&text[from..at], kw) {
@@ -960,7 +962,7 @@ impl RuleSet {
         ks: usize,
         ke: usize,
         triggers: &[usize],
-        windows: &mut [Vec<Range<usize>>],
+        windows: &mut Windows,
         out: &mut Vec<Finding>,
     ) {
         let n = text.len();
@@ -975,8 +977,8 @@ impl RuleSet {
             // A hit inside the rule's last window: its bytes were read
             // for an earlier hit, which `Dotted` need not read again.
             let read = match self.checks[ri] {
-                Check::Dotted => windows[ri]
-                    .last()
+                Check::Dotted => windows
+                    .last(ri)
                     .filter(|w| w.start <= ks && ke < w.end)
                     .map_or(ke, |w| w.end),
                 _ => ke,
@@ -989,7 +991,7 @@ impl RuleSet {
                 Some(end) => extend_fwd(text, end.min(ke.saturating_add(r.fwd)).min(n)),
                 None => extend_fwd(text, ke.saturating_add(r.fwd).min(n)),
             };
-            open_window(&mut windows[ri], start..end);
+            windows.open(ri, start..end);
         }
     }
 }
@@ -1287,6 +1289,54 @@ fn keyword_pass<K: AsRef<str>>(
         })
         .collect();
     Ok((automaton, rules))
+}
+
+/// Each rule's windows, and which rules have any. Most texts a scan sees
+/// (decoded runs, the pieces of cut runs: a few hundred bytes each) open
+/// none: they then cost no allocation, and the passes over the rules at
+/// the end visit only those with windows.
+struct Windows {
+    /// Per rule of [`RULES`], once any window is opened.
+    by_rule: Vec<Vec<Range<usize>>>,
+    /// Bit `ri`: rule `ri` has a window.
+    opened: u128,
+}
+
+// `Windows::opened` has a bit per rule.
+const _: () = assert!(RULES.len() <= 128);
+
+impl Windows {
+    fn new() -> Self {
+        Windows {
+            by_rule: Vec::new(),
+            opened: 0,
+        }
+    }
+
+    /// Adds `w` to rule `ri`'s windows (see [`open_window`]).
+    fn open(&mut self, ri: usize, w: Range<usize>) {
+        if self.by_rule.is_empty() {
+            self.by_rule.resize_with(RULES.len(), Vec::new);
+        }
+        if let Some(ws) = self.by_rule.get_mut(ri) {
+            open_window(ws, w);
+            self.opened |= 1 << ri;
+        }
+    }
+
+    /// Rule `ri`'s last window.
+    fn last(&self, ri: usize) -> Option<&Range<usize>> {
+        self.by_rule.get(ri)?.last()
+    }
+
+    /// The rules with windows, in order, and their windows.
+    fn opened(&mut self) -> impl Iterator<Item = (usize, &mut Vec<Range<usize>>)> {
+        let opened = self.opened;
+        self.by_rule
+            .iter_mut()
+            .enumerate()
+            .filter(move |(ri, _)| opened >> ri & 1 == 1)
+    }
 }
 
 /// Adds `w` to a rule's windows, widening the last one when `w` starts
