@@ -19,7 +19,7 @@ use crate::encoded::{self, Run, NONHEX, STDSYM};
 use crate::entropy::{EntropyJudge, Verdict, MAX_TOKEN, MIN_B64_TOKEN};
 use crate::error::{Blocked, BuildError};
 use crate::finding::{sort_findings, Confidence, Encoding, Finding};
-use crate::prefetch::Prefetch;
+use crate::prefetch::{Prefetch, RUNS_AHEAD};
 use crate::redact;
 use crate::rules::RuleSet;
 use crate::stream::StreamFilter;
@@ -558,7 +558,11 @@ impl EgressFilter {
         for _ in 0..MAX_PIECE_ROUNDS {
             let mut pieces = Vec::new();
             let mut ci = 0;
-            for run in runs {
+            let prefetch = Prefetch::new();
+            for (idx, run) in runs.iter().enumerate() {
+                // Only the spans are read here: the runs, not their text,
+                // which other passes have pushed out of the nearer caches.
+                prefetch.at(runs, idx + 4 * RUNS_AHEAD);
                 while ci < cut.len() && cut[ci].end <= run.span.start {
                     ci += 1;
                 }

@@ -64,11 +64,15 @@ impl Prefetch {
         let _ = (slice, i);
     }
 
-    /// Asks for the start of the run [`RUNS_AHEAD`] after `runs[idx]`: the
-    /// passes over the runs read each run's text, which by then only the
-    /// far caches hold.
+    /// Asks for the start of the run [`RUNS_AHEAD`] after `runs[idx]`, and
+    /// for the run four times as far ahead: the passes over the runs read
+    /// each run and its text, which by then only the far caches hold.
     #[inline(always)]
     pub(crate) fn run_ahead(self, text: &[u8], runs: &[crate::encoded::Run], idx: usize) {
+        // The runs themselves first, further ahead: a pass over them comes
+        // after other passes have filled the caches, and a run's text can
+        // only be asked for once its span is read.
+        self.at(runs, idx + 4 * RUNS_AHEAD);
         if let Some(run) = runs.get(idx + RUNS_AHEAD) {
             self.at(text, run.span.start);
         }
