@@ -1291,25 +1291,19 @@ fn keyword_pass<K: AsRef<str>>(
     Ok((automaton, rules))
 }
 
-/// Each rule's windows, and which rules have any. Most texts a scan sees
-/// (decoded runs, the pieces of cut runs: a few hundred bytes each) open
-/// none: they then cost no allocation, and the passes over the rules at
-/// the end visit only those with windows.
+/// Each rule's windows. Most texts a scan sees (decoded runs, the pieces
+/// of cut runs: a few hundred bytes each) open none: they then cost no
+/// allocation, and the passes over the rules at the end have nothing to
+/// visit.
 struct Windows {
-    /// Per rule of [`RULES`], once any window is opened.
+    /// Per rule of [`RULES`], once any window is opened; else empty.
     by_rule: Vec<Vec<Range<usize>>>,
-    /// Bit `ri`: rule `ri` has a window.
-    opened: u128,
 }
-
-// `Windows::opened` has a bit per rule.
-const _: () = assert!(RULES.len() <= 128);
 
 impl Windows {
     fn new() -> Self {
         Windows {
             by_rule: Vec::new(),
-            opened: 0,
         }
     }
 
@@ -1320,7 +1314,6 @@ impl Windows {
         }
         if let Some(ws) = self.by_rule.get_mut(ri) {
             open_window(ws, w);
-            self.opened |= 1 << ri;
         }
     }
 
@@ -1331,11 +1324,10 @@ impl Windows {
 
     /// The rules with windows, in order, and their windows.
     fn opened(&mut self) -> impl Iterator<Item = (usize, &mut Vec<Range<usize>>)> {
-        let opened = self.opened;
         self.by_rule
             .iter_mut()
             .enumerate()
-            .filter(move |(ri, _)| opened >> ri & 1 == 1)
+            .filter(|(_, ws)| !ws.is_empty())
     }
 }
 
