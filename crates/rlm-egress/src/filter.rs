@@ -19,7 +19,7 @@ use crate::encoded::{self, Run, NONHEX, STDSYM};
 use crate::entropy::{EntropyJudge, Verdict, MAX_TOKEN, MIN_B64_TOKEN};
 use crate::error::{Blocked, BuildError};
 use crate::finding::{sort_findings, Confidence, Encoding, Finding};
-use crate::prefetch::{Prefetch, RUNS_AHEAD};
+use crate::prefetch::Prefetch;
 use crate::redact;
 use crate::rules::RuleSet;
 use crate::stream::StreamFilter;
@@ -560,9 +560,8 @@ impl EgressFilter {
             let mut ci = 0;
             let prefetch = Prefetch::new();
             for (idx, run) in runs.iter().enumerate() {
-                // Only the spans are read here: the runs, not their text,
-                // which other passes have pushed out of the nearer caches.
-                prefetch.at(runs, idx + 4 * RUNS_AHEAD);
+                // Only the spans are read here: the runs, not their text.
+                prefetch.run_itself_ahead(runs, idx);
                 while ci < cut.len() && cut[ci].end <= run.span.start {
                     ci += 1;
                 }

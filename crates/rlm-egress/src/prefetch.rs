@@ -65,17 +65,24 @@ impl Prefetch {
     }
 
     /// Asks for the start of the run [`RUNS_AHEAD`] after `runs[idx]`, and
-    /// for the run four times as far ahead: the passes over the runs read
-    /// each run and its text, which by then only the far caches hold.
+    /// for the run itself further ahead ([`Prefetch::run_itself_ahead`]):
+    /// the passes over the runs read each run and its text, which by then
+    /// only the far caches hold.
     #[inline(always)]
     pub(crate) fn run_ahead(self, text: &[u8], runs: &[crate::encoded::Run], idx: usize) {
-        // The runs themselves first, further ahead: a pass over them comes
-        // after other passes have filled the caches, and a run's text can
-        // only be asked for once its span is read.
-        self.at(runs, idx + 4 * RUNS_AHEAD);
+        self.run_itself_ahead(runs, idx);
         if let Some(run) = runs.get(idx + RUNS_AHEAD) {
             self.at(text, run.span.start);
         }
+    }
+
+    /// Asks for the run four times [`RUNS_AHEAD`] after `runs[idx]`: a pass
+    /// over the runs comes after other passes have filled the caches (the
+    /// runs of a 20 MB output fill megabytes), and a run's text can only be
+    /// asked for once its span is read.
+    #[inline(always)]
+    pub(crate) fn run_itself_ahead(self, runs: &[crate::encoded::Run], idx: usize) {
+        self.at(runs, idx + 4 * RUNS_AHEAD);
     }
 }
 
