@@ -105,7 +105,14 @@ fn is_space(b: u8) -> bool {
 /// `anchors` are the positions of `=`, `:` and `>` in `text`, from
 /// [`crate::classify`].
 pub(crate) fn sites(text: &[u8], anchors: &[usize], mut on: impl FnMut(&Site)) {
-    for &p in anchors {
+    let prefetch = crate::prefetch::Prefetch::new();
+    for (idx, &p) in anchors.iter().enumerate() {
+        // The text around the site four ahead, key and value: the sites
+        // are read long after the classifying pass had them in cache.
+        if let Some(&ahead) = anchors.get(idx + 4) {
+            prefetch.at(text, ahead.saturating_sub(32));
+            prefetch.at(text, ahead + 32);
+        }
         if let Some(site) = site_at(text, p) {
             on(&site);
         }
