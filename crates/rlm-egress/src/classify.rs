@@ -179,6 +179,15 @@ fn block_avx512(simd: pulp::x86::V4, bytes: &[u8], len: usize) -> Block {
     masks.into_block(bytes, len)
 }
 
+/// Lanes of `v` in `lo..lo + width` (`width >= 1`) set to all ones: one
+/// wrapping subtraction and an unsigned minimum (SSE2 has no unsigned
+/// comparison).
+#[inline(always)]
+pub(crate) fn in_range(v: u8x16, lo: u8, width: u8) -> u8x16 {
+    let d = v - u8x16::splat(lo);
+    d.min(u8x16::splat(width - 1)).cmp_eq(d)
+}
+
 /// The OR, over `run`, of its bytes' classes as [`crate::encoded`] flags
 /// them (`UPPER`, `NONHEX`, `DIGIT`, `URLSAFE`, `STDSYM`), sixteen bytes
 /// per step. Meant for token runs: other bytes add nothing.
@@ -188,10 +197,6 @@ pub(crate) fn run_flags(run: &[u8]) -> u8 {
         return 0;
     };
     let splat = u8x16::splat;
-    let in_range = |v: u8x16, lo: u8, width: u8| {
-        let d = v - splat(lo);
-        d.min(splat(width - 1)).cmp_eq(d)
-    };
     let zero = splat(0);
     let (mut up, mut nonhex, mut digit, mut url, mut sym) = (zero, zero, zero, zero, zero);
     let mut add = |q: &[u8; 16]| {

@@ -16,6 +16,8 @@ use crate::finding::Encoding;
 use crate::prefetch::{Prefetch, AHEAD};
 use wide::u8x16;
 
+use crate::classify::in_range;
+
 /// Shortest run worth decoding: 12 decoded bytes; shorter secrets cannot be
 /// told apart from anything else once decoded.
 pub(crate) const MIN_ENCODED: usize = 16;
@@ -333,11 +335,7 @@ fn is_unremarkable_uuid(text: &[u8], start: usize, end: usize) -> bool {
         let mut q = [0u8; 16];
         q.copy_from_slice(&t[at..at + 16]);
         let x = u8x16::new(q);
-        let in_range = |lo: u8, width: u8| {
-            let d = x - u8x16::splat(lo);
-            d.min(u8x16::splat(width - 1)).cmp_eq(d)
-        };
-        let hex = in_range(b'0', 10) | in_range(b'a', 6);
+        let hex = in_range(x, b'0', 10) | in_range(x, b'a', 6);
         let dash = x.cmp_eq(u8x16::splat(b'-'));
         let (hex, dash) = (hex.move_mask() as u32, dash.move_mask() as u32);
         dash & 0xffff == dashes && (hex | dash) & 0xffff == 0xffff
@@ -600,10 +598,7 @@ fn utf8_errors(b: &[u8; 12]) -> u32 {
     let mut q = [0u8; 16];
     q[..12].copy_from_slice(b);
     let x = u8x16::new(q);
-    let mask = |lo: u8, width: u8| {
-        let d = x - u8x16::splat(lo);
-        (d.min(u8x16::splat(width - 1)).cmp_eq(d).move_mask() as u32) & 0xfff
-    };
+    let mask = |lo: u8, width: u8| (in_range(x, lo, width).move_mask() as u32) & 0xfff;
     let cont = mask(0x80, 0x40);
     let lead2 = mask(0xC2, 30);
     let lead3 = mask(0xE0, 16);
