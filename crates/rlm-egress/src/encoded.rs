@@ -56,8 +56,8 @@ pub(crate) struct Run {
     /// `DIGIT`), computed once by the scanner for every later test.
     pub(crate) flags: u8,
     /// The bytes right before the span ([`Run::lead`]), right-aligned, and
-    /// how many there are. They and `not_texty` are read while the scanner
-    /// has the run's bytes in cache: the later passes over the runs decide
+    /// how many there are. They are read while the scanner has the run's
+    /// bytes in cache: the later passes over the runs decide
     /// most rules from them without touching the text again (by then it
     /// has left the nearer caches).
     lead: [u8; LEAD],
@@ -65,9 +65,6 @@ pub(crate) struct Run {
     /// The first bytes of the span (a run has at least [`MIN_ENCODED`]),
     /// for prefix tests that would otherwise read the text again.
     head: [u8; HEAD],
-    /// Whether its first decoded bytes already rule out text (see
-    /// [`surely_not_texty`]).
-    not_texty: bool,
 }
 
 /// Bytes kept from the start of a run ([`Run::starts_with`]).
@@ -132,7 +129,6 @@ impl Run {
             lead,
             lead_len: (span.start - from) as u8,
             head,
-            not_texty: prefix_not_texty(body, flags),
             span,
         }
     }
@@ -509,15 +505,24 @@ fn decode_hex(s: &[u8], out: &mut Vec<u8>) -> bool {
 /// Whether decoding `run` surely gives nothing [`is_texty`] accepts, told
 /// from its first decoded bytes: random keys and digests decode to invalid
 /// UTF-8 within a few bytes, and decoding all of a run to learn that costs
-/// more than every other check of it. Decodes three bytes at a time, up to
-/// twelve, and stops at the first invalid sequence. `false` means "decode
-/// it".
-pub(crate) fn surely_not_texty(run: &Run) -> bool {
-    run.segments.len() == 1 && run.not_texty
+/// more than every other check of it. `false` means "decode it".
+///
+/// Asked only of the runs that get as far as decoding, when their text is
+/// in cache for it: judging every run as it was found cost more, though
+/// its text was in cache then too, since most runs never get that far.
+pub(crate) fn surely_not_texty(text: &[u8], run: &Run) -> bool {
+    if run.segments.len() != 1 {
+        return false;
+    }
+    // The run's `=` padding is not part of its body (a piece may have more
+    // than the two `=` a run keeps).
+    let t = &text[run.span.clone()];
+    let body = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
+    prefix_not_texty(&t[..body], run.flags)
 }
 
-/// [`surely_not_texty`] for a run's body (without its padding) and classes,
-/// computed when the run is found.
+/// [`surely_not_texty`] for a run's body (without its padding) and classes:
+/// decodes its first twelve bytes and looks for invalid UTF-8 in them.
 fn prefix_not_texty(body: &[u8], flags: u8) -> bool {
     const PREFIX: usize = 12;
     let body = &body[..body.len().min(MAX_DECODE)];
@@ -993,7 +998,7 @@ mod tests {
                 let mut d = Vec::new();
                 let is_text = decode_run(encoded.as_bytes(), run, &mut d).is_some() && is_texty(&d);
                 texty += usize::from(is_text);
-                if surely_not_texty(run) {
+                if surely_not_texty(encoded.as_bytes(), run) {
                     skipped += 1;
                     assert!(!is_text, "{encoded}");
                 }

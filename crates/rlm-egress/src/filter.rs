@@ -677,7 +677,7 @@ impl EgressFilter {
                 if run.all_hex && run.pad == 0 && crate::entropy::hex_passes_judge(whole.len()) {
                     if depth < self.max_depth
                         && whole.len() >= 2 * encoded::MIN_ENCODED
-                        && !encoded::surely_not_texty(run)
+                        && !encoded::surely_not_texty(text, run)
                     {
                         decoded.clear();
                         if encoded::decode_run(text, run, &mut decoded).is_some()
@@ -709,7 +709,7 @@ impl EgressFilter {
             // still decoded: hex of a 20- or 32-byte secret has their length.)
             let harmless_hex = run.segments.len() == 1 && crate::entropy::is_uuid(whole);
             if depth < self.max_depth && !harmless_hex {
-                let enc = if encoded::surely_not_texty(run) {
+                let enc = if encoded::surely_not_texty(text, run) {
                     None
                 } else {
                     encoded::decode_run(text, run, &mut decoded)
