@@ -103,6 +103,13 @@ impl Run {
     }
 
     fn of(text: &[u8], span: Range<usize>) -> Run {
+        let flags = crate::classify::run_flags(&text[span.clone()]);
+        Run::with_flags(text, span, flags)
+    }
+
+    /// The run over `span`, whose class flags are `flags`.
+    #[inline(always)]
+    fn with_flags(text: &[u8], span: Range<usize>, flags: u8) -> Run {
         let body = &text[span.clone()];
         // Fixed-size copies in the usual case (a run has at least
         // `MIN_ENCODED` bytes and rarely starts the text): a copy of
@@ -112,7 +119,6 @@ impl Run {
             Some(first) => head = *first,
             None => head[..body.len()].copy_from_slice(body),
         }
-        let flags = crate::classify::run_flags(body);
         let from = span.start.saturating_sub(LEAD);
         let mut lead = [0u8; LEAD];
         match text[..span.start].last_chunk::<LEAD>() {
@@ -217,6 +223,63 @@ pub(crate) fn runs(text: &[u8], min_len: usize, out: &mut Vec<Run>) {
 /// that no later stage could take for anything else are left out (see
 /// [`is_unremarkable_uuid`]).
 pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Run>) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(simd) = pulp::x86::V4::try_new() {
+        return simd.vectorize(RunsInAvx512 {
+            text,
+            tok,
+            min_len,
+            out,
+            simd,
+        });
+    }
+    runs_in_with(text, tok, min_len, out, |t: &[u8], r: Range<usize>| {
+        crate::classify::run_flags(&t[r])
+    })
+}
+
+/// [`runs_in`] compiled with the CPU's AVX-512 features, the classes of
+/// a run of at most 64 bytes summed in one step
+/// ([`crate::classify::run_flags_avx512`]). An operation of its own rather
+/// than a closure: `V4::vectorize` compiles what it inlines with those
+/// features, and a closure is not always inlined (then every intrinsic in
+/// it becomes a call).
+#[cfg(target_arch = "x86_64")]
+struct RunsInAvx512<'a> {
+    text: &'a [u8],
+    tok: &'a [u64],
+    min_len: usize,
+    out: &'a mut Vec<Run>,
+    simd: pulp::x86::V4,
+}
+
+#[cfg(target_arch = "x86_64")]
+impl pulp::NullaryFnOnce for RunsInAvx512<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn call(self) {
+        let simd = self.simd;
+        runs_in_with(
+            self.text,
+            self.tok,
+            self.min_len,
+            self.out,
+            |t: &[u8], r: Range<usize>| crate::classify::run_flags_avx512(simd, t, r),
+        );
+    }
+}
+
+/// [`runs_in`], with `flags(text, span)` giving the class flags of the
+/// token bytes `text[span]`.
+#[inline(always)]
+fn runs_in_with(
+    text: &[u8],
+    tok: &[u64],
+    min_len: usize,
+    out: &mut Vec<Run>,
+    flags: impl Fn(&[u8], Range<usize>) -> u8 + Copy,
+) {
     let n = text.len();
     // A qualifying run has at least `need` token bytes (padding is at most
     // two `=`). Where such runs start and end is read off the masks, two
@@ -255,7 +318,7 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
                 starts &= starts.wrapping_sub(1);
                 at
             });
-            take_run(text, start..end, min_len, out);
+            take_run(text, start..end, min_len, out, flags);
             lasts &= lasts - 1;
         }
         // At most one start is left: a run that ends in a later block.
@@ -269,7 +332,13 @@ pub(crate) fn runs_in(text: &[u8], tok: &[u64], min_len: usize, out: &mut Vec<Ru
 /// it, as the next line of a wrapped body), with the `=` padding after it,
 /// unless it is too short with its padding or an unremarkable UUID.
 #[inline(always)]
-fn take_run(text: &[u8], tokens: Range<usize>, min_len: usize, out: &mut Vec<Run>) {
+fn take_run(
+    text: &[u8],
+    tokens: Range<usize>,
+    min_len: usize,
+    out: &mut Vec<Run>,
+    flags: impl Fn(&[u8], Range<usize>) -> u8,
+) {
     let n = text.len();
     let (start, i) = (tokens.start, tokens.end);
     // Padding belongs to the run; '=' elsewhere separates (`key=value`).
@@ -297,7 +366,7 @@ fn take_run(text: &[u8], tokens: Range<usize>, min_len: usize, out: &mut Vec<Run
     if !joins && end == i && is_unremarkable_uuid(text, start, i) {
         return;
     }
-    let mut run = Run::of(text, start..i);
+    let mut run = Run::with_flags(text, start..i, flags(text, start..i));
     run.span.end = end;
     run.pad = (end - i) as u8;
     run.segments = Segments::one(start..end);
@@ -896,6 +965,34 @@ mod tests {
                 }
                 assert_eq!(found, want, "case {case}, min_len {min_len}");
             }
+        }
+    }
+
+    #[test]
+    fn runs_are_the_same_with_and_without_avx512() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        const BYTES: &[u8] = b"aZ09+/-_= \n.:AKIAghp_";
+        for _ in 0..300 {
+            let len = next() as usize % 3000;
+            let text: Vec<u8> = (0..len)
+                .map(|_| match next() % 8 {
+                    0 => BYTES[next() as usize % BYTES.len()],
+                    _ => b"abcdefXYZ0123456789"[next() as usize % 19],
+                })
+                .collect();
+            let classes = crate::classify::classify(&text);
+            let (mut fast, mut plain) = (Vec::new(), Vec::new());
+            runs_in(&text, &classes.tok, MIN_ENCODED, &mut fast);
+            runs_in_with(&text, &classes.tok, MIN_ENCODED, &mut plain, |t, r| {
+                crate::classify::run_flags(&t[r])
+            });
+            assert_eq!(format!("{fast:?}"), format!("{plain:?}"));
         }
     }
 
