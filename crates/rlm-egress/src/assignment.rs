@@ -97,8 +97,28 @@ pub(crate) fn may_be_named_key(text: &[u8], key_end: usize) -> bool {
 }
 
 #[inline]
-fn is_space(b: u8) -> bool {
+pub(crate) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// Bytes of the whitespace character (Unicode `White_Space`, as `\s` of
+/// the rules' patterns reads it) at the start of `s`; 0 if none.
+pub(crate) fn unicode_space_len(s: &[u8]) -> usize {
+    match s.first() {
+        None => 0,
+        Some(&b) if b < 0x80 => usize::from(is_space(b)),
+        Some(_) => {
+            let n = s.len().min(4);
+            let head = match std::str::from_utf8(&s[..n]) {
+                Ok(h) => h,
+                Err(e) => std::str::from_utf8(&s[..e.valid_up_to()]).unwrap_or_default(),
+            };
+            head.chars()
+                .next()
+                .filter(|c| c.is_whitespace())
+                .map_or(0, char::len_utf8)
+        }
+    }
 }
 
 /// Every operator site in `text` with a key before it, in text order.
