@@ -624,27 +624,33 @@ fn prefix_not_texty(body: &[u8], flags: u8) -> bool {
     // runs of mixed kinds those branches are mispredicted. The first
     // invalid sequence of the prefix is the same either way: UTF-8
     // validity of a prefix never changes when bytes are added after it.
-    let mut buf = [0u8; PREFIX];
+    // The decoded bytes are assembled in a register, byte `k` at bits
+    // `8k`: built byte by byte in memory and loaded as a vector, they
+    // waited for the stores (a failed store forwarding) on every run.
+    let mut acc = 0u128;
     if hex {
         let Some(digits) = body.first_chunk::<{ 2 * PREFIX }>() else {
             return false;
         };
-        for (d, p) in buf.iter_mut().zip(digits.chunks_exact(2)) {
-            *d = values[p[0] as usize] << 4 | values[p[1] as usize];
+        for (k, p) in digits.chunks_exact(2).enumerate() {
+            let byte = values[p[0] as usize] << 4 | values[p[1] as usize];
+            acc |= u128::from(byte) << (8 * k);
         }
     } else {
         let Some(digits) = body.first_chunk::<{ PREFIX / 3 * 4 }>() else {
             return false;
         };
         let mut bad = 0u8;
-        for (out, q) in buf.chunks_exact_mut(3).zip(digits.chunks_exact(4)) {
+        for (g, q) in digits.chunks_exact(4).enumerate() {
             let v = [0, 1, 2, 3].map(|i| values[q[i] as usize]);
             bad |= v[0] | v[1] | v[2] | v[3];
-            out.copy_from_slice(&[
-                v[0] << 2 | v[1] >> 4,
-                v[1] << 4 | v[2] >> 2,
-                v[2] << 6 | v[3],
-            ]);
+            let bits = u32::from(v[0]) << 18
+                | u32::from(v[1]) << 12
+                | u32::from(v[2]) << 6
+                | u32::from(v[3]);
+            // Big-endian three bytes, placed little-endian.
+            let le = (bits >> 16) & 0xff | (bits & 0xff00) | (bits & 0xff) << 16;
+            acc |= u128::from(le) << (24 * g);
         }
         if bad >= 64 {
             // Not of the alphabet: the decoder refuses the run. (A run's
@@ -653,25 +659,24 @@ fn prefix_not_texty(body: &[u8], flags: u8) -> bool {
             return false;
         }
     }
+    let bytes = acc.to_le_bytes();
     // An invalid sequence (not one cut short by the end of the prefix)
     // ends the valid UTF-8 of the whole decoding there too. Where it starts
     // matters only when the decoding is short: a long one is more than
     // three bytes past any start in the prefix.
-    if utf8_errors(&buf) == 0 {
+    if utf8_errors(u8x16::new(bytes)) == 0 {
         return false;
     }
-    total >= PREFIX + 3 || first_invalid_utf8(&buf).is_some_and(|at| total - at > 3)
+    total >= PREFIX + 3 || first_invalid_utf8(&bytes[..PREFIX]).is_some_and(|at| total - at > 3)
 }
 
-/// A mask of the bytes of `b` where its UTF-8 goes wrong, zero exactly
-/// when [`first_invalid_utf8`] finds nothing (a sequence cut short by the
-/// end is not wrong), with no branch: the decoded prefixes of random runs
-/// start with bytes of every class, whose branches a scalar reading
-/// mispredicts.
-fn utf8_errors(b: &[u8; 12]) -> u32 {
-    let mut q = [0u8; 16];
-    q[..12].copy_from_slice(b);
-    let x = u8x16::new(q);
+/// A mask of the first twelve bytes of `x` where their UTF-8 goes wrong,
+/// zero exactly when [`first_invalid_utf8`] finds nothing in them (a
+/// sequence cut short by their end is not wrong), with no branch: the
+/// decoded prefixes of random runs start with bytes of every class, whose
+/// branches a scalar reading mispredicts.
+#[inline]
+fn utf8_errors(x: u8x16) -> u32 {
     let mask = |lo: u8, width: u8| (in_range(x, lo, width).move_mask() as u32) & 0xfff;
     let cont = mask(0x80, 0x40);
     let lead2 = mask(0xC2, 30);
@@ -1014,7 +1019,11 @@ mod tests {
                 };
             }
             assert_eq!(
-                utf8_errors(&b) == 0,
+                utf8_errors({
+                    let mut q = [0u8; 16];
+                    q[..12].copy_from_slice(&b);
+                    u8x16::new(q)
+                }) == 0,
                 first_invalid_utf8(&b).is_none(),
                 "{b:x?}"
             );
