@@ -46,8 +46,15 @@ pub(crate) const DIGIT: u8 = 64;
 pub(crate) struct Run {
     /// Whole span, line breaks of a group included.
     pub(crate) span: Range<usize>,
-    /// The runs making it up (one unless wrapped).
-    pub(crate) segments: Segments,
+    /// How many runs make it up (one unless wrapped); they are read back
+    /// off the text ([`Run::segments`]), so that a run owns no allocation:
+    /// dropping the runs of an output is then free, and each run is 40
+    /// bytes, not 72 (the passes over the runs read them all).
+    segment_count: u32,
+    /// Length of the last of them when there are several (`u32::MAX` if
+    /// it does not fit; then it is read back too): the next line's join
+    /// test reads it for every run after a wrapped body.
+    last_len: u32,
     /// Every byte a hex digit.
     pub(crate) all_hex: bool,
     /// `=` padding at the end of the span (of the last segment).
@@ -126,7 +133,8 @@ impl Run {
             None => lead[LEAD - (span.start - from)..].copy_from_slice(&text[from..span.start]),
         }
         Run {
-            segments: Segments::one(span.clone()),
+            segment_count: 1,
+            last_len: 0,
             // Every byte of a run is a token byte; those that are not hex
             // digits are the other letters and the four symbols.
             all_hex: flags & (NONHEX | URLSAFE | STDSYM) == 0,
@@ -140,47 +148,87 @@ impl Run {
     }
 }
 
-/// The segments of a [`Run`]: the first one inline, so that the usual
-/// single-segment run costs no allocation.
-#[derive(Clone, Debug)]
-pub(crate) struct Segments {
-    first: Range<usize>,
-    rest: Vec<Range<usize>>,
-}
+impl Run {
+    /// How many runs make it up (one unless wrapped).
+    pub(crate) fn segment_count(&self) -> usize {
+        self.segment_count as usize
+    }
 
-impl Segments {
-    pub(crate) fn one(r: Range<usize>) -> Self {
+    /// Its span, when it is one run (not wrapped).
+    pub(crate) fn single_segment(&self) -> Option<&Range<usize>> {
+        (self.segment_count == 1).then_some(&self.span)
+    }
+
+    /// The runs making it up, in order: its span when it is one run, else
+    /// the lines of a wrapped body. Those are read back off `text` (the
+    /// text the run was found in): each line is token bytes and at most two
+    /// `=`, and a line break, which has neither, separates it from the
+    /// next.
+    pub(crate) fn segments<'t>(&self, text: &'t [u8]) -> Segments<'t> {
         Segments {
-            first: r,
-            rest: Vec::new(),
+            text,
+            at: self.span.start,
+            end: self.span.end,
+            whole: self.segment_count == 1,
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        1 + self.rest.len()
-    }
-
-    /// The only segment, if there is one.
-    pub(crate) fn single(&self) -> Option<&Range<usize>> {
-        self.rest.is_empty().then_some(&self.first)
-    }
-
-    pub(crate) fn last(&self) -> &Range<usize> {
-        self.rest.last().unwrap_or(&self.first)
-    }
-
-    pub(crate) fn push(&mut self, r: Range<usize>) {
-        self.rest.push(r);
+    /// The last of [`Run::segments`].
+    fn last_segment(&self, text: &[u8]) -> Range<usize> {
+        if self.segment_count == 1 {
+            return self.span.clone();
+        }
+        let end = self.span.end;
+        if self.last_len != u32::MAX {
+            return end - self.last_len as usize..end;
+        }
+        let len = text[self.span.start..end]
+            .iter()
+            .rev()
+            .take_while(|&&b| is_segment_byte(b))
+            .count();
+        end - len..end
     }
 }
 
-impl<'a> IntoIterator for &'a Segments {
-    type Item = &'a Range<usize>;
-    type IntoIter =
-        std::iter::Chain<std::iter::Once<&'a Range<usize>>, std::slice::Iter<'a, Range<usize>>>;
+// What the passes over the runs read: keep it at 40 bytes (64-bit targets).
+const _: () = assert!(std::mem::size_of::<Run>() <= 40);
 
-    fn into_iter(self) -> Self::IntoIter {
-        std::iter::once(&self.first).chain(self.rest.iter())
+/// Whether `b` can be in a segment of a run: a token byte or `=`.
+fn is_segment_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-' | b'=')
+}
+
+/// Iterator over [`Run::segments`].
+pub(crate) struct Segments<'t> {
+    text: &'t [u8],
+    at: usize,
+    end: usize,
+    /// The run is one segment: its span, without reading the text.
+    whole: bool,
+}
+
+impl Iterator for Segments<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        if self.at >= self.end {
+            return None;
+        }
+        if self.whole {
+            let whole = self.at..self.end;
+            self.at = self.end;
+            return Some(whole);
+        }
+        let rest = &self.text[self.at..self.end];
+        let skip = rest.iter().take_while(|&&b| !is_segment_byte(b)).count();
+        let len = rest[skip..]
+            .iter()
+            .take_while(|&&b| is_segment_byte(b))
+            .count();
+        let start = self.at + skip;
+        self.at = start + len;
+        (len > 0).then_some(start..start + len)
     }
 }
 
@@ -353,7 +401,7 @@ fn take_run(
     // join with the previous run when that one filled its line and this
     // one fills the next line, no longer than the previous.
     let joins = out.last().is_some_and(|prev| {
-        let last = prev.segments.last();
+        let last = prev.last_segment(text);
         let gap = &text[last.end..start];
         let full_line = last.len() >= 40 && last.len() % 4 == 0;
         let is_break = matches!(gap, b"\n" | b"\r\n" | b"\\n" | b"\\r\\n");
@@ -369,11 +417,11 @@ fn take_run(
     let mut run = Run::with_flags(text, start..i, flags(text, start..i));
     run.span.end = end;
     run.pad = (end - i) as u8;
-    run.segments = Segments::one(start..end);
     if joins {
         if let Some(prev) = out.last_mut() {
             prev.span.end = end;
-            prev.segments.push(start..end);
+            prev.segment_count = prev.segment_count.saturating_add(1);
+            prev.last_len = u32::try_from(end - start).unwrap_or(u32::MAX);
             prev.all_hex &= run.all_hex;
             prev.flags |= run.flags;
             prev.pad = run.pad;
@@ -435,10 +483,7 @@ pub(crate) fn decode_run(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<En
 /// "wrapped" run may not belong together, and each must then be judged
 /// alone (a line of text must not vouch for a key line next to it).
 pub(crate) fn split(text: &[u8], run: &Run) -> Vec<Run> {
-    run.segments
-        .into_iter()
-        .map(|seg| single(text, seg.clone()))
-        .collect()
+    run.segments(text).map(|seg| single(text, seg)).collect()
 }
 
 /// The one-segment run over `r`, a segment or a piece of one. Its `=`
@@ -448,8 +493,7 @@ fn single(text: &[u8], r: Range<usize>) -> Run {
     let body = t.len() - t.iter().rev().take_while(|&&b| b == b'=').count();
     let mut run = Run::of(text, r.start..r.start + body);
     run.pad = (t.len() - body).min(2) as u8;
-    run.span = r.clone();
-    run.segments = Segments::one(r);
+    run.span = r;
     run
 }
 
@@ -457,8 +501,8 @@ fn single(text: &[u8], r: Range<usize>) -> Run {
 /// their own when they are long enough to be runs: what is left of it once
 /// the cuts are redaction markers, whose brackets end token runs.
 pub(crate) fn pieces_outside(text: &[u8], run: &Run, cuts: &[Range<usize>], out: &mut Vec<Run>) {
-    for seg in &run.segments {
-        gaps(seg.clone(), cuts, |r| {
+    for seg in run.segments(text) {
+        gaps(seg, cuts, |r| {
             if r.len() >= MIN_ENCODED {
                 out.push(single(text, r));
             }
@@ -485,20 +529,20 @@ pub(crate) fn gaps(span: Range<usize>, cuts: &[Range<usize>], mut f: impl FnMut(
 fn decode_segments(text: &[u8], run: &Run, out: &mut Vec<u8>) -> Option<Encoding> {
     out.clear();
     let joined: Vec<u8>;
-    let body: &[u8] = if let Some(only) = run.segments.single() {
+    let body: &[u8] = if let Some(only) = run.single_segment() {
         let s = &text[only.clone()];
         &s[..s.len().min(MAX_DECODE)]
     } else {
         let mut j: Vec<u8> = Vec::with_capacity(run.span.len().min(MAX_DECODE));
-        for s in &run.segments {
+        for s in run.segments(text) {
             let room = MAX_DECODE.saturating_sub(j.len());
-            let s = &text[s.clone()];
+            let s = &text[s];
             j.extend_from_slice(&s[..s.len().min(room)]);
         }
         joined = j;
         &joined
     };
-    if run.all_hex && run.segments.len() == 1 {
+    if run.all_hex && run.segment_count() == 1 {
         let even = body.len() & !1;
         if even >= MIN_ENCODED * 2 {
             return decode_hex(&body[..even], out).then_some(Encoding::Hex);
@@ -580,7 +624,7 @@ fn decode_hex(s: &[u8], out: &mut Vec<u8>) -> bool {
 /// in cache for it: judging every run as it was found cost more, though
 /// its text was in cache then too, since most runs never get that far.
 pub(crate) fn surely_not_texty(text: &[u8], run: &Run) -> bool {
-    if run.segments.len() != 1 {
+    if run.segment_count() != 1 {
         return false;
     }
     // The run's `=` padding is not part of its body (a piece may have more
@@ -916,7 +960,7 @@ mod tests {
         let mut v = Vec::new();
         runs(wrapped, MIN_ENCODED, &mut v);
         assert_eq!(v.len(), 1);
-        assert_eq!(v[0].segments.len(), 2);
+        assert_eq!(v[0].segment_count(), 2);
     }
 
     #[test]
@@ -941,10 +985,7 @@ mod tests {
                 let mut found = Vec::new();
                 runs(&t, min_len, &mut found);
                 // Wrapped lines join into one run: compare their segments.
-                let found: Vec<Range<usize>> = found
-                    .iter()
-                    .flat_map(|r| r.segments.into_iter().cloned())
-                    .collect();
+                let found: Vec<Range<usize>> = found.iter().flat_map(|r| r.segments(&t)).collect();
                 // Byte at a time: maximal runs of token bytes, with up to
                 // two `=` after them, of at least `min_len` bytes with them
                 // and `min_len - 2` without (`q` runs are not UUIDs).

@@ -664,7 +664,7 @@ impl EgressFilter {
                 continue;
             }
             let whole = &text[run.span.clone()];
-            if run.segments.len() == 1 {
+            if run.segment_count() == 1 {
                 // The commonest runs of all, decided from the scanner's
                 // summary: UUIDs pass (plain lower-case ones are not even
                 // runs); hex digests pass unless they decode to text (the
@@ -707,7 +707,7 @@ impl EgressFilter {
             }
             // UUIDs decode to binary; skip the allocation. (Hex digests are
             // still decoded: hex of a 20- or 32-byte secret has their length.)
-            let harmless_hex = run.segments.len() == 1 && crate::entropy::is_uuid(whole);
+            let harmless_hex = run.segment_count() == 1 && crate::entropy::is_uuid(whole);
             if depth < self.max_depth && !harmless_hex {
                 let enc = if encoded::surely_not_texty(text, run) {
                     None
@@ -721,7 +721,7 @@ impl EgressFilter {
                         continue;
                     }
                 }
-                if run.segments.len() > 1 {
+                if run.segment_count() > 1 {
                     // Not one encoded whole: judge each line on its own, so
                     // a line of encoded text cannot hide a key line beside it.
                     let singles = encoded::split(text, run);
@@ -729,7 +729,7 @@ impl EgressFilter {
                     continue;
                 }
             }
-            for seg in &run.segments {
+            for seg in run.segments(text) {
                 let tok = &text[seg.clone()];
                 if tok.len() < MIN_B64_TOKEN || tok.len() > MAX_TOKEN {
                     continue;

@@ -541,7 +541,7 @@ impl RuleSet {
             if joined.capacity() == 0 {
                 joined.reserve(text.len() / 8);
             }
-            for seg in &run.segments {
+            for seg in run.segments(text) {
                 joined_at.push((joined.len(), seg.start));
                 joined.extend_from_slice(&text[seg.clone()]);
                 joined.push(b' ');
@@ -776,7 +776,7 @@ impl RuleSet {
     /// in the [`KEY_STRETCH`] before it. Their regexes then run over that
     /// stretch and the value only.
     fn shaped_values(&self, text: &[u8], run: &Run, windows: &mut Windows) {
-        let Some(seg) = run.segments.single() else {
+        let Some(seg) = run.single_segment() else {
             return;
         };
         let pad = usize::from(run.pad);
