@@ -414,9 +414,7 @@ mod tests {
         let mut state = 0x2545_F491_4F6C_DD1Du64;
         let mut text = Vec::new();
         for _ in 0..4096 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
+            crate::testing::xorshift(&mut state);
             let b = if state % 4 == 0 {
                 (state >> 8) as u8
             } else {
@@ -474,12 +472,7 @@ mod tests {
         };
         const BYTES: &[u8] = b"AFGZafgz09+/-_=.~ \n\x80@[`{";
         let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = || crate::testing::xorshift(&mut state);
         let text: Vec<u8> = (0..4096)
             .map(|_| BYTES[next() as usize % BYTES.len()])
             .collect();

@@ -1017,12 +1017,7 @@ mod tests {
     #[test]
     fn runs_are_the_same_with_and_without_avx512() {
         let mut state = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = || crate::testing::xorshift(&mut state);
         const BYTES: &[u8] = b"aZ09+/-_= \n.:AKIAghp_";
         for _ in 0..300 {
             let len = next() as usize % 3000;

@@ -1806,12 +1806,7 @@ mod tests {
             "x",
         ];
         let mut state = 0x1234_5678_9ABC_DEF1u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as usize
-        };
+        let mut next = || crate::testing::xorshift(&mut state) as usize;
         let mut found = 0;
         for _ in 0..20_000 {
             let mut t = String::from(PARTS[next() % 4]);
