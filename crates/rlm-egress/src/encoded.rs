@@ -146,9 +146,7 @@ impl Run {
             span,
         }
     }
-}
 
-impl Run {
     /// How many runs make it up (one unless wrapped).
     pub(crate) fn segment_count(&self) -> usize {
         self.segment_count as usize
@@ -185,7 +183,7 @@ impl Run {
         let len = text[self.span.start..end]
             .iter()
             .rev()
-            .take_while(|&&b| is_segment_byte(b))
+            .take_while(|&&b| is_run_byte(b))
             .count();
         end - len..end
     }
@@ -194,8 +192,8 @@ impl Run {
 // What the passes over the runs read: keep it at 40 bytes (64-bit targets).
 const _: () = assert!(std::mem::size_of::<Run>() <= 40);
 
-/// Whether `b` can be in a segment of a run: a token byte or `=`.
-fn is_segment_byte(b: u8) -> bool {
+/// Whether `b` can be in a run: a token byte or its `=` padding.
+pub(crate) fn is_run_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-' | b'=')
 }
 
@@ -221,11 +219,8 @@ impl Iterator for Segments<'_> {
             return Some(whole);
         }
         let rest = &self.text[self.at..self.end];
-        let skip = rest.iter().take_while(|&&b| !is_segment_byte(b)).count();
-        let len = rest[skip..]
-            .iter()
-            .take_while(|&&b| is_segment_byte(b))
-            .count();
+        let skip = rest.iter().take_while(|&&b| !is_run_byte(b)).count();
+        let len = rest[skip..].iter().take_while(|&&b| is_run_byte(b)).count();
         let start = self.at + skip;
         self.at = start + len;
         (len > 0).then_some(start..start + len)

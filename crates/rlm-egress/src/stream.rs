@@ -224,8 +224,7 @@ impl<'a> StreamFilter<'a> {
     /// character.
     fn cut_point(&self, target: usize) -> usize {
         let b = &self.buf;
-        let tokenish =
-            |x: u8| x.is_ascii_alphanumeric() || matches!(x, b'+' | b'/' | b'-' | b'_' | b'=');
+        let tokenish = crate::encoded::is_run_byte;
         let mut cut = target;
         if cut > 0 && cut < b.len() && tokenish(b[cut - 1]) && tokenish(b[cut]) {
             let mut s = cut;
