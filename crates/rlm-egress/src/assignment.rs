@@ -107,17 +107,12 @@ pub(crate) fn unicode_space_len(s: &[u8]) -> usize {
     match s.first() {
         None => 0,
         Some(&b) if b < 0x80 => usize::from(is_space(b)),
-        Some(_) => {
-            let n = s.len().min(4);
-            let head = match std::str::from_utf8(&s[..n]) {
-                Ok(h) => h,
-                Err(e) => std::str::from_utf8(&s[..e.valid_up_to()]).unwrap_or_default(),
-            };
-            head.chars()
-                .next()
-                .filter(|c| c.is_whitespace())
-                .map_or(0, char::len_utf8)
-        }
+        Some(_) => s[..s.len().min(4)]
+            .utf8_chunks()
+            .next()
+            .and_then(|chunk| chunk.valid().chars().next())
+            .filter(|c| c.is_whitespace())
+            .map_or(0, char::len_utf8),
     }
 }
 

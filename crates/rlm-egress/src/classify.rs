@@ -156,12 +156,7 @@ fn block_avx512(simd: pulp::x86::V4, bytes: &[u8], len: usize) -> Block {
     };
     let x: pulp::u8x64 = pulp::cast(*whole);
     let splat = |b: u8| simd.splat_u8x64(b);
-    // Bytes in `lo..lo + width`: one wrapping subtraction, one unsigned
-    // comparison.
-    let in_range = |v: pulp::u8x64, lo: u8, width: u8| {
-        simd.cmp_lt_u8x64(simd.wrapping_sub_u8x64(v, splat(lo)), splat(width))
-            .0
-    };
+    let in_range = |v: pulp::u8x64, lo: u8, width: u8| in_range_x64(simd, v, lo, width);
     let eq = |b: u8| simd.cmp_eq_u8x64(x, splat(b)).0;
     let digits = in_range(x, b'0', 10);
     let masks = Masks {
@@ -177,6 +172,16 @@ fn block_avx512(simd: pulp::x86::V4, bytes: &[u8], len: usize) -> Block {
         low: simd.cmp_lt_u8x64(x, splat(0x20)).0 & !eq(b'\n'),
     };
     masks.into_block(bytes, len)
+}
+
+/// The mask of the bytes of `v` in `lo..lo + width`: one wrapping
+/// subtraction, one unsigned comparison.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn in_range_x64(simd: pulp::x86::V4, v: pulp::u8x64, lo: u8, width: u8) -> u64 {
+    let splat = |b: u8| simd.splat_u8x64(b);
+    simd.cmp_lt_u8x64(simd.wrapping_sub_u8x64(v, splat(lo)), splat(width))
+        .0
 }
 
 /// Lanes of `v` in `lo..lo + width` (`width >= 1`) set to all ones: one
@@ -259,11 +264,7 @@ pub(crate) fn run_flags_avx512(
     // The run's own bytes: the rest of the 64 is what follows it.
     let keep = u64::MAX >> (64 - len);
     let splat = |b: u8| simd.splat_u8x64(b);
-    let in_range = |v: pulp::u8x64, lo: u8, width: u8| {
-        simd.cmp_lt_u8x64(simd.wrapping_sub_u8x64(v, splat(lo)), splat(width))
-            .0
-            & keep
-    };
+    let in_range = |v: pulp::u8x64, lo: u8, width: u8| in_range_x64(simd, v, lo, width) & keep;
     let eq = |b: u8| simd.cmp_eq_u8x64(x, splat(b)).0 & keep;
     let mut f = 0u8;
     if in_range(x, b'A', 26) != 0 {
